@@ -1,0 +1,269 @@
+"""Readers for raw datasets in the formats their publishers ship.
+
+Each reader returns a `Source`: class names, and per split a list of `Item`s whose payload is either
+an RGB uint8 array (decoded already) or the path of an image file (read and checked by the packer).
+"""
+import hashlib
+import io
+import os
+import pickle
+import tarfile
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import UserError
+
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+MINIPLACES_URL = "https://github.com/CSAILVision/miniplaces"
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+
+
+@dataclass
+class Item:
+    name: str        # relative path, for .lst files and error messages
+    label: int
+    payload: object  # np.ndarray (H, W, 3) RGB uint8, or a file path
+
+
+@dataclass
+class Source:
+    classes: list
+    splits: dict                  # "train" / "val" -> [Item]
+    description: str              # what was read, for dataset.json
+    sha256: str
+    files_are_encoded: bool = False   # payloads are paths to encoded images
+    extra: dict = field(default_factory=dict)
+
+
+def sha256_of(path, chunk=1 << 20):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _sha256_of_files(paths):
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(os.path.basename(p).encode() + b"\0" + sha256_of(p).encode())
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------- CIFAR-10 (python and binary)
+
+_CIFAR_TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
+
+
+def _cifar_members(src):
+    """Map member basename -> bytes for a CIFAR-10 tarball or extracted folder."""
+    if os.path.isdir(src):
+        found = {}
+        for root, _, files in os.walk(src):
+            for f in files:
+                found.setdefault(f, os.path.join(root, f))
+        return {k: (lambda p=p: open(p, "rb").read()) for k, p in found.items()}, sorted(found.values())
+    try:
+        with tarfile.open(src, "r:*") as tar:
+            members = {os.path.basename(m.name): tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
+        raise UserError(f"{src} is corrupt or truncated ({type(e).__name__}: {e}); download it again "
+                        f"from {CIFAR10_URL}") from None
+    return {k: (lambda v=v: v) for k, v in members.items()}, [src]
+
+
+def _rows_to_images(rows, where):
+    rows = np.asarray(rows)
+    if rows.dtype != np.uint8 or rows.ndim != 2 or rows.shape[1] != 3072:
+        raise UserError(f"{where}: expected uint8 rows of 3072 values (32x32 RGB), got {rows.dtype} "
+                        f"{rows.shape}; is this the CIFAR-10 python version?")
+    # Each row holds the R plane, then G, then B, each 32x32 row-major.
+    return rows.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+
+
+def _check_labels(labels, n_images, num_classes, where):
+    labels = np.asarray(labels, dtype=np.int64)
+    if labels.shape != (n_images,):
+        raise UserError(f"{where}: {labels.size} labels for {n_images} images")
+    bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
+    if bad.size:
+        raise UserError(f"{where}: record {bad[0]} has label {labels[bad[0]]}, outside 0-{num_classes - 1}")
+    return labels
+
+
+def read_cifar10(src):
+    """The official `cifar-10-python.tar.gz` / `cifar-10-binary.tar.gz`, or either extracted."""
+    if not os.path.exists(src):
+        raise UserError(f"CIFAR-10 not found at {src}: download {CIFAR10_URL} into {os.path.dirname(src) or '.'}"
+                        f"/ (or pass --src), or use --dataset digits, which needs no download")
+    members, hashed = _cifar_members(src)
+    if "batches.meta" in members:
+        return _read_cifar_python(src, members, hashed)
+    if "batches.meta.txt" in members:
+        return _read_cifar_binary(src, members, hashed)
+    raise UserError(f"{src} holds neither batches.meta (python version) nor batches.meta.txt (binary "
+                    f"version); expected the CIFAR-10 archive from {CIFAR10_URL}")
+
+
+def _unpickle(members, name, src):
+    if name not in members:
+        raise UserError(f"{src} lacks {name}; the archive is incomplete, download it again from {CIFAR10_URL}")
+    try:
+        # latin1 reads the numpy arrays inside the Python 2 pickles the dataset ships.
+        obj = pickle.load(io.BytesIO(members[name]()), encoding="latin1")
+    except Exception as e:  # truncated or garbled pickle: many exception types are possible
+        raise UserError(f"{src}: {name} is not a readable pickle ({type(e).__name__}: {e}); "
+                        f"download the archive again") from None
+    if not isinstance(obj, dict):
+        raise UserError(f"{src}: {name} holds a {type(obj).__name__}, expected a dict")
+    return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
+
+
+def _read_cifar_python(src, members, hashed):
+    classes = [c.decode() if isinstance(c, bytes) else c for c in _unpickle(members, "batches.meta", src)["label_names"]]
+    splits = {}
+    for split, names in (("train", _CIFAR_TRAIN), ("val", ["test_batch"])):
+        items = []
+        for name in names:
+            batch = _unpickle(members, name, src)
+            if "data" not in batch or "labels" not in batch:
+                raise UserError(f"{src}: {name} lacks 'data' or 'labels'; is this CIFAR-10 (not CIFAR-100)?")
+            images = _rows_to_images(batch["data"], f"{src}: {name}")
+            labels = _check_labels(batch["labels"], len(images), len(classes), f"{src}: {name}")
+            items += [Item(f"{name}/{i:05d}.png", int(y), img) for i, (img, y) in enumerate(zip(images, labels))]
+        splits[split] = items
+    return Source(classes, splits, "CIFAR-10 (python version)", _sha256_of_files(hashed))
+
+
+def _read_cifar_binary(src, members, hashed):
+    classes = [c for c in members["batches.meta.txt"]().decode().split() if c]
+    splits = {}
+    for split, names in (("train", _CIFAR_TRAIN), ("val", ["test_batch"])):
+        items = []
+        for name in names:
+            if name + ".bin" not in members:
+                raise UserError(f"{src} lacks {name}.bin; download the archive again")
+            raw = np.frombuffer(members[name + ".bin"](), np.uint8)
+            if raw.size % 3073:
+                raise UserError(f"{src}: {name}.bin is truncated ({raw.size} bytes, not a multiple of 3073)")
+            raw = raw.reshape(-1, 3073)
+            images = _rows_to_images(raw[:, 1:], f"{src}: {name}.bin")
+            labels = _check_labels(raw[:, 0], len(images), len(classes), f"{src}: {name}.bin")
+            items += [Item(f"{name}/{i:05d}.png", int(y), img) for i, (img, y) in enumerate(zip(images, labels))]
+        splits[split] = items
+    return Source(classes, splits, "CIFAR-10 (binary version)", _sha256_of_files(hashed))
+
+
+# ---------------------------------------------------------------- Mini-Places2
+
+def _find_devkit(src):
+    for d in (os.path.join(src, "data"), os.path.join(src, "development_kit", "data"), src):
+        if os.path.isfile(os.path.join(d, "categories.txt")):
+            return d
+    raise UserError(f"no categories.txt under {src}/data, {src}/development_kit/data or {src}: extract "
+                    f"development_kit.tar.gz there (see {MINIPLACES_URL})")
+
+
+def _read_list(path, image_root, num_classes):
+    items = []
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            parts = line.split()
+            if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
+                raise UserError(f"{path} line {lineno}: expected '<image path> <label>', got {line.strip()!r}")
+            rel, label = parts[0], int(parts[1])
+            if not 0 <= label < num_classes:
+                raise UserError(f"{path} line {lineno}: label {label} outside 0-{num_classes - 1}")
+            full = os.path.join(image_root, rel)
+            if not os.path.isfile(full):
+                raise UserError(f"{path} line {lineno}: {full} does not exist; is images/ extracted "
+                                f"from data.tar.gz next to the development kit?")
+            items.append(Item(rel, label, full))
+    return items
+
+
+def read_miniplaces(src):
+    """The Mini-Places2 root as MIT distributes it: images/{train,val}/ plus the development kit lists."""
+    if not os.path.isdir(src):
+        raise UserError(f"Mini-Places2 not found at {src}: get data.tar.gz and development_kit.tar.gz from "
+                        f"{MINIPLACES_URL}, extract both into {src} (or pass --src)")
+    devkit = _find_devkit(src)
+    image_root = os.path.join(src, "images")
+    if not os.path.isdir(image_root):
+        raise UserError(f"{image_root} does not exist: extract data.tar.gz into {src}")
+    classes = []
+    cat_path = os.path.join(devkit, "categories.txt")
+    with open(cat_path) as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 2 or int(parts[1]) != len(classes):
+                raise UserError(f"{cat_path} line {lineno}: expected '/x/name {len(classes)}', got {line.strip()!r}")
+            classes.append(parts[0].split("/", 2)[-1])  # "/a/abbey" -> "abbey"
+    lists = [os.path.join(devkit, f"{s}.txt") for s in ("train", "val")]
+    splits = {}
+    for split, path in zip(("train", "val"), lists):
+        if not os.path.isfile(path):
+            raise UserError(f"{path} does not exist: the development kit is incomplete")
+        splits[split] = _read_list(path, image_root, len(classes))
+    return Source(classes, splits, "Mini-Places2", _sha256_of_files([cat_path] + lists), files_are_encoded=True)
+
+
+# ---------------------------------------------------------------- a folder of class folders
+
+def read_folder(src):
+    """`src/train/<class>/*` and `src/val/<class>/*` images; classes are the sorted train folders."""
+    train_dir = os.path.join(src, "train")
+    if not os.path.isdir(train_dir) or not os.path.isdir(os.path.join(src, "val")):
+        raise UserError(f"{src} must hold train/<class>/ and val/<class>/ folders of images")
+    classes = sorted(d for d in os.listdir(train_dir) if os.path.isdir(os.path.join(train_dir, d)))
+    if not classes:
+        raise UserError(f"{train_dir} has no class folders")
+    splits, listing = {}, []
+    for split in ("train", "val"):
+        items = []
+        for label, cls in enumerate(classes):
+            d = os.path.join(src, split, cls)
+            for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+                if f.lower().endswith(IMAGE_EXTENSIONS):
+                    items.append(Item(f"{split}/{cls}/{f}", label, os.path.join(d, f)))
+        extra = sorted(set(os.listdir(os.path.join(src, split))) - set(classes))
+        if extra:
+            raise UserError(f"{src}/{split} has class folders not in train/: {', '.join(extra[:5])}")
+        if not items:
+            raise UserError(f"{src}/{split} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+        splits[split] = items
+        listing += [f"{it.name}:{os.path.getsize(it.payload)}" for it in items]
+    digest = hashlib.sha256("\n".join(listing).encode()).hexdigest()
+    return Source(classes, splits, f"folder {os.path.basename(os.path.abspath(src))}", digest,
+                  files_are_encoded=True)
+
+
+# ---------------------------------------------------------------- the embedded digits
+
+def read_digits(src=None, size=32, val_fraction=0.2, seed=0):
+    """scikit-learn's 1,797 real 8x8 handwritten digits (shipped in its wheel: no download), scaled
+    to `size` x `size` RGB, with a fixed stratified train/val split."""
+    import cv2
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    gray = np.round(digits.images * (255.0 / 16.0)).astype(np.uint8)  # 0..16 ink levels -> 0..255
+    up = np.stack([cv2.resize(g, (size, size), interpolation=cv2.INTER_LINEAR) for g in gray])
+    rgb = np.repeat(up[..., None], 3, axis=-1)
+    idx = np.arange(len(rgb))
+    train_idx, val_idx = train_test_split(idx, test_size=val_fraction, stratify=digits.target, random_state=seed)
+    splits = {s: [Item(f"digits/{i:04d}.png", int(digits.target[i]), rgb[i]) for i in sorted(ix)]
+              for s, ix in (("train", train_idx), ("val", val_idx))}
+    digest = hashlib.sha256(digits.images.tobytes() + digits.target.tobytes()).hexdigest()
+    return Source([str(c) for c in range(10)], splits, "scikit-learn digits (UCI optdigits)", digest)
+
+
+READERS = {"cifar10": read_cifar10, "miniplaces": read_miniplaces, "folder": read_folder, "digits": read_digits}
+DEFAULT_SRC = {"cifar10": "data/raw/cifar-10-python.tar.gz", "miniplaces": "data/raw/miniplaces"}

@@ -1,0 +1,19 @@
+"""Lets `python tools/X.py` import the library from a checkout, and turns UserError into one line."""
+import functools
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def main_guard(fn):
+    """Run `fn`; a UserError becomes `error: <message>` on stderr and exit status 2."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from gluon_resnet.errors import UserError
+        try:
+            return fn(*args, **kwargs)
+        except UserError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
+    return wrapper
