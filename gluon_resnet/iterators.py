@@ -2,6 +2,10 @@
 flip, scale jitter and mean subtraction in MXNet's C++ threads), and a multiscale reader for evaluation.
 
 All statistics (mean, crop size, classes) come from the folder's dataset.json.
+
+Make a new ImageRecordIter for every pass and never call reset(): in MXNet 1.9 reset() on a fresh
+iterator drops the first batch, and the pass after a padded last batch skips the records that padded
+it. A per-epoch seed (seed + epoch) also makes epoch e reproducible, which exact resume needs.
 """
 import os
 
@@ -17,14 +21,21 @@ def _record_iter(data_dir, meta, split, batch_size, threads, num_parts, part_ind
     return mx.io.ImageRecordIter(
         path_imgrec=os.path.join(data_dir, f"{split}.rec"), path_imgidx=os.path.join(data_dir, f"{split}.idx"),
         data_shape=(3, crop, crop), batch_size=batch_size, mean_r=r, mean_g=g, mean_b=b,
-        preprocess_threads=threads, num_parts=num_parts, part_index=part_index, verbose=False, **kw)
+        preprocess_threads=threads, num_parts=num_parts, part_index=part_index, verbose=False,
+        # Pinned-memory batches (ctx='gpu', the default) grow MXNet's pinned pool by MiBs with every
+        # new iterator; pageable batches do not, and split_and_load copies them to the devices anyway.
+        ctx="cpu", **kw)
 
 
 def train_iter(data_dir, meta, batch_size, seed=0, threads=4, num_parts=1, part_index=0):
-    """Training batches: reshuffled every epoch, recipe augmentation (random crop, flip, scale jitter)."""
+    """One epoch of training batches in an order drawn from `seed` (pass seed + epoch), with the
+    recipe's augmentation: random crop, flip, scale jitter, mean subtraction."""
     recipe = RECIPES[meta["family"]]
+    # No seed_aug: MXNet 1.9 reseeds the augmenter with it for every batch, so the i-th image of every
+    # batch would get the same crop and flip. The default per-thread generators are fixed, so the
+    # batches still depend on `seed` alone.
     return _record_iter(data_dir, meta, "train", batch_size, threads, num_parts, part_index,
-                        shuffle=True, seed=seed, seed_aug=seed, rand_crop=True, rand_mirror=True,
+                        shuffle=True, seed=seed, rand_crop=True, rand_mirror=True,
                         min_random_scale=recipe.min_random_scale, max_random_scale=recipe.max_random_scale)
 
 

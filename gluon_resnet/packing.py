@@ -39,7 +39,8 @@ def resize_square(img, size):
 
 
 class _Encoder:
-    """Turns one Item into record bytes plus its pixel sums (for the mean). Runs in worker processes."""
+    """Turns one Item into (record bytes, per-channel pixel sums and pixel count before padding,
+    stored shape). Runs in worker processes."""
 
     def __init__(self, pad, pad_mode, size, keep_bytes):
         self.pad, self.pad_mode, self.size, self.keep_bytes = pad, pad_mode, size, keep_bytes
@@ -59,12 +60,12 @@ class _Encoder:
             rgb = item.payload
         if self.size:
             rgb = resize_square(rgb, self.size)
-        sums = rgb.reshape(-1, 3).sum(axis=0, dtype=np.float64)
+        stats = rgb.reshape(-1, 3).sum(axis=0, dtype=np.float64), rgb.shape[0] * rgb.shape[1]
         if raw is not None and self.keep_bytes:
-            return raw, sums, rgb.shape[:2]
+            return raw, stats, rgb.shape[:2]
         padded = pad_image(rgb, self.pad, self.pad_mode)
         ok, png = cv2.imencode(".png", np.ascontiguousarray(padded[:, :, ::-1]))  # lossless, stored BGR
-        return png.tobytes(), sums, padded.shape[:2]
+        return png.tobytes(), stats, padded.shape[:2]
 
 
 def check_out(out, force):
@@ -99,14 +100,14 @@ def pack(source, name, out, pad=4, pad_mode="mean", size=None, keep_bytes=False,
             rec = recordio.MXIndexedRecordIO(os.path.join(tmp, f"{split}.idx"), os.path.join(tmp, f"{split}.rec"), "w")
             results = pool.imap(encoder, items, chunksize=64) if pool else map(encoder, items)
             with open(os.path.join(tmp, f"{split}.lst"), "w") as lst:
-                for i, (item, (data, s, shape)) in enumerate(tqdm(zip(items, results), total=len(items),
+                for i, (item, (data, (s, n), shape)) in enumerate(tqdm(zip(items, results), total=len(items),
                                                                   desc=f"{name} {split}", unit="img",
                                                                   disable=not progress)):
                     rec.write_idx(i, recordio.pack(recordio.IRHeader(0, float(item.label), i, 0), data))
                     lst.write(f"{i}\t{float(item.label):f}\t{item.name}\n")
                     shapes.add(tuple(shape))
                     if split == "train":
-                        sums, pixels = sums + s, pixels + shape[0] * shape[1]
+                        sums, pixels = sums + s, pixels + n
             rec.close()
             counts[split] = len(items)
         family = family_of(name)
