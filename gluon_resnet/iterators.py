@@ -22,9 +22,10 @@ def _record_iter(data_dir, meta, split, batch_size, threads, num_parts, part_ind
         path_imgrec=os.path.join(data_dir, f"{split}.rec"), path_imgidx=os.path.join(data_dir, f"{split}.idx"),
         data_shape=(3, crop, crop), batch_size=batch_size, mean_r=r, mean_g=g, mean_b=b,
         preprocess_threads=threads, num_parts=num_parts, part_index=part_index, verbose=False,
-        # Pinned-memory batches (ctx='gpu', the default) grow MXNet's pinned pool by MiBs with every
-        # new iterator; pageable batches do not, and split_and_load copies them to the devices anyway.
-        ctx="cpu", **kw)
+        # The prefetching iterator (ctx='gpu', the default, also right for CPU training) leaks each
+        # prefetched batch beyond the first when destroyed, a MiB or more per new iterator with the
+        # default buffer of 4; one batch ahead leaks nothing. ctx='cpu' would not prefetch at all.
+        prefetch_buffer=1, **kw)
 
 
 def train_iter(data_dir, meta, batch_size, seed=0, threads=4, num_parts=1, part_index=0):

@@ -127,3 +127,38 @@ def packed_miniplaces(tmp_path_factory, miniplaces_raw):
     out = str(tmp_path_factory.mktemp("packed") / "miniplaces")
     pack(read_miniplaces(root), "miniplaces", out, pad=0, keep_bytes=True, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def packed_digits(tmp_path_factory):
+    """The embedded digits dataset, packed as `make demo` packs it."""
+    from gluon_resnet.packing import pack
+    from gluon_resnet.sources import read_digits
+    out = str(tmp_path_factory.mktemp("packed") / "digits")
+    pack(read_digits(), "digits", out, progress=False)
+    return out
+
+
+def train_args(*argv):
+    """tools/train.py's argument parser, for in-process runs."""
+    from train import parse_args
+    return parse_args([str(a) for a in argv])
+
+
+def _train(data_dir, save_dir, *extra):
+    from gluon_resnet.training import fit
+    fit(train_args("--data-dir", data_dir, "--n", 1, "--batch-size", 4, "--num-epochs", 2, "--save-dir", save_dir,
+                   *extra))
+    return str(save_dir)
+
+
+@pytest.fixture(scope="session")
+def cifar_run(tmp_path_factory, packed_cifar):
+    """A ResNet-8 trained for two epochs on the small CIFAR pack."""
+    return _train(packed_cifar, tmp_path_factory.mktemp("runs") / "cifar10-resnet8")
+
+
+@pytest.fixture(scope="session")
+def miniplaces_run(tmp_path_factory, packed_miniplaces):
+    """A Mini-Places2 ResNet-10 trained for two epochs on the small Mini-Places2 pack."""
+    return _train(packed_miniplaces, tmp_path_factory.mktemp("runs") / "miniplaces-resnet10")

@@ -7,7 +7,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main_guard(fn):
-    """Run `fn`; a UserError becomes `error: <message>` on stderr and exit status 2."""
+    """Run `fn`; a UserError becomes `error: <message>` on stderr and its exit code (default 2)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from gluon_resnet.errors import UserError
@@ -15,5 +15,5 @@ def main_guard(fn):
             return fn(*args, **kwargs)
         except UserError as e:
             print(f"error: {e}", file=sys.stderr)
-            sys.exit(2)
+            sys.exit(getattr(e, "exit_code", 2))
     return wrapper

@@ -1,0 +1,182 @@
+"""Training: schedule, multi-device equivalence, exact resume, learning, interruption, bad input."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from argparse import Namespace
+
+import mxnet as mx
+import numpy as np
+import pytest
+from conftest import ROOT, train_args
+
+from gluon_resnet import get_model
+from gluon_resnet.errors import UserError
+from gluon_resnet.training import fit, make_scheduler, make_trainer, train_step
+
+SCHEDULE = Namespace(lr=0.1, lr_factor=0.1, lr_step_epochs=[90, 135], warmup_epochs=0, warmup_lr=0.01)
+
+
+def first_lr_of_epoch(sched, epoch, iters):
+    return sched((epoch - 1) * iters + 1)  # MXNet counts updates from 1
+
+
+def test_neon_cifar_schedule_at_epoch_boundaries():
+    sched, iters = make_scheduler(SCHEDULE, 391), 391  # 50,000 / 128
+    got = {e: first_lr_of_epoch(sched, e, iters) for e in (1, 90, 91, 135, 136, 180)}
+    assert got == pytest.approx({1: 0.1, 90: 0.1, 91: 0.01, 135: 0.01, 136: 0.001, 180: 0.001})
+    # The last update of epoch 90 is still at 0.1 (a fresh scheduler: they only move forward).
+    assert make_scheduler(SCHEDULE, iters)(90 * iters) == pytest.approx(0.1)
+
+
+def test_warmup_is_constant_then_the_recipe():
+    cfg = Namespace(**{**vars(SCHEDULE), "warmup_epochs": 1, "lr_step_epochs": [3]})
+    sched = make_scheduler(cfg, 400)
+    assert [sched(u) for u in (1, 399)] == pytest.approx([0.01, 0.01])
+    assert [first_lr_of_epoch(sched, e, 400) for e in (2, 3, 4)] == pytest.approx([0.1, 0.1, 0.01])
+
+
+def test_no_step_means_constant_lr():
+    sched = make_scheduler(Namespace(**{**vars(SCHEDULE), "lr_step_epochs": []}), 10)
+    assert sched(10 ** 6) == pytest.approx(0.1)
+
+
+def _trainable(net, ctx):
+    return {k[len(net.prefix):]: p.data(ctx).asnumpy() for k, p in net.collect_params().items() if p.grad_req != "null"}
+
+
+def test_two_cpu_contexts_equal_one_context_with_summed_half_batch_gradients():
+    ctxs = [mx.cpu(0), mx.cpu(1)]
+    cfg = Namespace(**vars(SCHEDULE), mom=0.9, wd=1e-4, dtype="float32", kv_store="device")
+    mx.random.seed(1)
+    multi, single = get_model("cifar10", 1, ctx=ctxs), get_model("cifar10", 1, ctx=mx.cpu(0))
+    for (_, a), (_, b) in zip(sorted(multi.collect_params().items()), sorted(single.collect_params().items())):
+        b.set_data(a.data(ctxs[0]))
+    multi.hybridize(static_alloc=True, static_shape=True)
+    single.hybridize(static_alloc=True, static_shape=True)
+    t_multi, t_single = make_trainer(multi, cfg, 10), make_trainer(single, cfg, 10)
+    loss = mx.gluon.loss.SoftmaxCrossEntropyLoss()
+    for p in single.collect_params().values():
+        if p.grad_req != "null":
+            p.grad_req = "add"
+    for step in range(2):  # the second step exercises the momentum state too
+        x = mx.nd.random.normal(shape=(8, 3, 32, 32))
+        y = mx.nd.array(np.random.RandomState(step).randint(0, 10, 8))
+        train_step(multi, t_multi, loss, x, y, ctxs)
+        single.collect_params().zero_grad()
+        for half in (slice(0, 4), slice(4, 8)):  # BN statistics per half, as per device
+            with mx.autograd.record():
+                l = loss(single(x[half]), y[half])
+            l.backward()
+        t_single.step(8)
+    ref = _trainable(single, mx.cpu(0))
+    for ctx in ctxs:
+        got = _trainable(multi, ctx)
+        for k in ref:
+            np.testing.assert_allclose(got[k], ref[k], rtol=1e-5, atol=1e-5, err_msg=k)
+
+
+def _params(path):
+    return {k: v.asnumpy() for k, v in mx.nd.load(str(path)).items()}
+
+
+def test_resume_is_exact(tmp_path, packed_cifar):
+    common = ["--data-dir", packed_cifar, "--n", 1, "--batch-size", 20, "--lr-step-epochs", 1, "--seed", 5]
+    fit(train_args(*common, "--num-epochs", 2, "--save-dir", tmp_path / "straight"))
+    fit(train_args(*common, "--num-epochs", 1, "--save-dir", tmp_path / "resumed"))
+    fit(train_args("--num-epochs", 2, "--save-dir", tmp_path / "resumed", "--data-dir", packed_cifar, "--resume"))
+    a = _params(tmp_path / "straight" / "checkpoint-0002.params")
+    b = _params(tmp_path / "resumed" / "checkpoint-0002.params")
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], rtol=1e-6, atol=1e-7, err_msg=k)
+    rows = [json.loads(line) for line in open(tmp_path / "resumed" / "metrics.jsonl")]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert [r["lr"] for r in rows] == pytest.approx([0.1, 0.01])  # the drop after epoch 1 survives resume
+    state = json.load(open(tmp_path / "resumed" / "checkpoint-0002.json"))
+    assert state["num_update"] == 6 and state["args"]["num_epochs"] == 2
+
+
+@pytest.mark.slow
+def test_learns_digits_and_writes_every_artifact(tmp_path, packed_digits):
+    summary = fit(train_args("--data-dir", packed_digits, "--n", 1, "--num-epochs", 8, "--lr-step-epochs", "6,7",
+                             "--cpus", 2, "--save-dir", tmp_path / "run"))
+    rows = [json.loads(line) for line in open(tmp_path / "run" / "metrics.jsonl")]
+    assert rows[-1]["val_top1_err"] < 0.25  # chance is 0.9
+    assert [r["lr"] for r in rows] == pytest.approx([0.1] * 6 + [0.01, 0.001])
+    keys = {"epoch", "lr", "train_loss", "train_top1_err", "val_top1_err", "val_top5_err", "epoch_seconds",
+            "images_per_second", "peak_memory_mb"}
+    assert keys <= set(rows[0]) and all(0 <= r["train_top1_err"] <= 1 for r in rows)
+    for f in ("model-symbol.json", "model-0000.params", "summary.json", "val_error.png", "best.params", "train.log"):
+        assert os.path.exists(tmp_path / "run" / f), f
+    assert summary["depth"] == 8 and summary["best_val_top1_err"] == min(r["val_top1_err"] for r in rows)
+    assert len([f for f in os.listdir(tmp_path / "run") if f.endswith(".states")]) == 3  # the last three kept
+
+
+def test_sigterm_stops_within_seconds_and_resume_works(tmp_path, packed_digits):
+    save = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "train.py"), "--data-dir", packed_digits,
+                             "--n", "1", "--num-epochs", "50", "--save-dir", str(save)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (save / "checkpoint-0001.json").exists():
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()
+        time.sleep(0.1)
+    time.sleep(0.5)  # into epoch 2
+    sent = time.time()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert time.time() - sent < 10
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert "SIGTERM" in err and "Resume with: python tools/train.py" in err and "--resume" in err
+    assert "Traceback" not in err
+    fit(train_args("--data-dir", packed_digits, "--save-dir", save, "--resume", "--num-epochs", 2))
+    rows = [json.loads(line) for line in open(save / "metrics.jsonl")]
+    assert [r["epoch"] for r in rows] == [1, 2]
+
+
+def test_diverged_loss_stops_with_a_message(tmp_path, packed_cifar):
+    with pytest.raises(UserError, match=r"loss became (nan|inf).*diverged.*lower --lr"):
+        fit(train_args("--data-dir", packed_cifar, "--n", 1, "--batch-size", 20, "--lr", 1e30,
+                       "--num-epochs", 3, "--save-dir", tmp_path / "run"))
+    assert not [f for f in os.listdir(tmp_path / "run") if f.startswith("checkpoint-")]
+
+
+# ---------------------------------------------------------------- bad input
+
+def _fails(match, *argv):
+    with pytest.raises(UserError, match=match):
+        fit(train_args(*argv))
+
+
+def test_missing_data_dir(tmp_path):
+    _fails("not a packed dataset.*im2rec_pack.py", "--data-dir", tmp_path / "nothing", "--save-dir", tmp_path / "r")
+
+
+def test_gpus_on_the_cpu_build(tmp_path, packed_cifar):
+    _fails("CPU build: pip install mxnet-cu112", "--data-dir", packed_cifar, "--gpus", "0,1", "--save-dir", tmp_path / "r")
+    _fails("GPU numbers separated by commas", "--data-dir", packed_cifar, "--gpus", "a", "--save-dir", tmp_path / "r")
+
+
+def test_float16_on_cpu(tmp_path, packed_cifar):
+    _fails("float16 needs GPUs", "--data-dir", packed_cifar, "--dtype", "float16", "--save-dir", tmp_path / "r")
+
+
+def test_resume_that_contradicts_the_checkpoint(tmp_path, packed_cifar, cifar_batches):
+    run = tmp_path / "r"
+    fit(train_args("--data-dir", packed_cifar, "--n", 1, "--batch-size", 20, "--num-epochs", 1, "--save-dir", run))
+    _fails(r"trained with --n 1, not 3", "--data-dir", packed_cifar, "--n", 3, "--save-dir", run, "--resume")
+    _fails(r"trained with --lr-step-epochs 90,135, not 40", "--data-dir", packed_cifar, "--lr-step-epochs", "40",
+           "--save-dir", run, "--resume", "--num-epochs", 3)
+    _fails("already holds a run.*--resume", "--data-dir", packed_cifar, "--save-dir", run)
+    _fails("finished 1 epochs already", "--data-dir", packed_cifar, "--save-dir", run, "--resume")
+    _fails("no complete checkpoint", "--data-dir", packed_cifar, "--save-dir", tmp_path / "empty", "--resume")
+    from conftest import write_cifar_python
+    from gluon_resnet.packing import pack
+    from gluon_resnet.sources import read_cifar10
+    other = dict(cifar_batches)
+    other["test_batch"] = (other["test_batch"][0][::-1].copy(), other["test_batch"][1][::-1])
+    pack(read_cifar10(write_cifar_python(tmp_path / "o.tar.gz", other)), "cifar10", str(tmp_path / "o"), progress=False)
+    _fails("different dataset|another source", "--data-dir", tmp_path / "o", "--save-dir", run, "--resume",
+           "--num-epochs", 2)
