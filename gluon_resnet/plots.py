@@ -32,8 +32,14 @@ def plot_run(run_dir, out=None):
     ax.plot([r["epoch"] for r in evaluated], [100 * r["val_top1_err"] for r in evaluated], label="validation",
             color="tab:red", lw=2, marker="o" if len(evaluated) < 30 else None, ms=3)
     best = min(evaluated, key=lambda r: r["val_top1_err"])
-    ax.annotate(f"{100 * best['val_top1_err']:.2f}%", (best["epoch"], 100 * best["val_top1_err"]),
-                textcoords="offset points", xytext=(0, -14), ha="center", color="tab:red")
+    ax.annotate(f"best {100 * best['val_top1_err']:.2f}% (epoch {best['epoch']})",
+                (best["epoch"], 100 * best["val_top1_err"]), textcoords="offset points", xytext=(0, 18),
+                ha="center", color="tab:red", arrowprops={"arrowstyle": "->", "color": "tab:red"})
+    for prev, row in zip(rows, rows[1:]):  # where the learning rate drops, the curves bend
+        if row["lr"] < prev["lr"] * 0.99:
+            ax.axvline(prev["epoch"] + 0.5, color="tab:blue", ls=":", lw=1)
+            ax.text(prev["epoch"] + 0.5, ax.get_ylim()[1] * 0.97, f" lr {row['lr']:g}", color="tab:blue",
+                    va="top", fontsize=8)
     ax.set(xlabel="epoch", ylabel="top-1 error (%)", title=f"{_label(run_dir)}: {os.path.basename(os.path.normpath(run_dir))}")
     ax.grid(alpha=0.3)
     ax.legend()

@@ -2,6 +2,7 @@
 single-scale and multiscale from both runtimes on the same pixels, with their throughput."""
 import glob
 import os
+import warnings
 
 import numpy as np
 
@@ -71,7 +72,9 @@ def verify(save_dir=None, onnx_path=None, data_dir=None, max_images=None, provid
     metadata = onnx_io.read_metadata(onnx_path)
     check_against_dataset(metadata, sess, meta, onnx_path, data_dir)
     prefix = os.path.join(save_dir, "model")
-    net = mx.gluon.SymbolBlock.imports(prefix + "-symbol.json", ["data"], prefix + "-0000.params")
+    with warnings.catch_warnings():  # "Cannot decide type for ... data": the input's type comes at call time
+        warnings.simplefilter("ignore", UserWarning)
+        net = mx.gluon.SymbolBlock.imports(prefix + "-symbol.json", ["data"], prefix + "-0000.params")
     net.hybridize()
     kw = dict(batch_size=batch_size, max_images=max_images, progress=progress, keep_logits=True)
     mx_res = evaluate(mxnet_predictor(net), data_dir, meta, **kw)

@@ -9,12 +9,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from _bootstrap import main_guard  # noqa: E402
 
 
-@main_guard
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--save-dir", help="a run folder of tools/train.py (default: the newest under runs/)")
     p.add_argument("--out", help="default <save-dir>/model.onnx")
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+@main_guard
+def main(argv=None):
+    args = parse_args(argv)
     from gluon_resnet.onnx_io import export, read_metadata
     from gluon_resnet.verification import newest_run
     out = export(args.save_dir or newest_run(), args.out)

@@ -11,15 +11,19 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from _bootstrap import main_guard  # noqa: E402
 
 
-@main_guard
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--save-dir", help="a run folder (default: the newest under runs/)")
     p.add_argument("--onnx", help="the ONNX file (default <save-dir>/model.onnx, exported when missing or stale)")
     p.add_argument("--data-dir", help="packed dataset (default: the one the run was trained on)")
     p.add_argument("--max-images", type=int, help="validate on the first N images only")
     p.add_argument("--provider", help="onnxruntime execution provider (default: CUDA if available, else CPU)")
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+@main_guard
+def main(argv=None):
+    args = parse_args(argv)
     from gluon_resnet.checkpoint import write_json
     from gluon_resnet.verification import table, verify
     report = verify(args.save_dir, args.onnx, args.data_dir, args.max_images, args.provider, progress=True)

@@ -8,12 +8,16 @@ import _bootstrap  # noqa: F401
 from _bootstrap import main_guard
 
 
-@main_guard
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("runs", nargs="+", help="run folders holding metrics.jsonl")
     p.add_argument("--out", default="val_error.png", help="the zoomed plot goes beside it as *_zoom.png")
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+@main_guard
+def main(argv=None):
+    args = parse_args(argv)
     from gluon_resnet.errors import UserError
     from gluon_resnet.plots import plot_runs
     missing = [d for d in args.runs if not os.path.exists(os.path.join(d, "metrics.jsonl"))]
