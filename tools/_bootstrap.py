@@ -16,4 +16,7 @@ def main_guard(fn):
         except UserError as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(getattr(e, "exit_code", 2))
+        except KeyboardInterrupt:  # outputs are written under temporary names: nothing half-written stays
+            print("interrupted; no partial output was left behind", file=sys.stderr)
+            sys.exit(130)
     return wrapper
