@@ -267,6 +267,9 @@ def fit(cfg):
     signal_got, restore_signals = _signals()
     try:
         for epoch in range(start_epoch + 1, cfg.num_epochs + 1):
+            if signal_got() is not None:  # arrived during validation or checkpointing: epoch - 1 is complete
+                raise Interrupted(f"stopped by {signal.Signals(signal_got()).name} after epoch {epoch - 1}, "
+                                  f"which is saved in {cfg.save_dir}. Resume with: {_cmdline(cfg)}", signal_got())
             tic = time.time()
             batches = train_iter(cfg.data_dir, meta, cfg.batch_size, seed=cfg.seed * 100003 + epoch,
                                  threads=cfg.data_threads)
