@@ -108,6 +108,17 @@ def _check_same_dataset(saved, meta, save_dir, data_dir):
                         f"trained on (source checksum differs); start a new run in another --save-dir")
 
 
+def iters_per_epoch(count, batch_size, workers=1):
+    """Batches each worker runs per epoch. dmlc splits an indexed .rec into parts of ceil(N / W)
+    records, the last one smaller; every worker runs as many batches as the smallest part gives,
+    because a dist kvstore hangs when workers push different numbers of times."""
+    step = -(-count // workers)
+    smallest = count - (workers - 1) * step
+    if smallest <= 0:
+        raise UserError(f"{count} training images cannot be split over {workers} workers")
+    return -(-smallest // batch_size)  # a last, partial batch wraps around to stay full
+
+
 def make_scheduler(cfg, iters_per_epoch):
     """Learning rate per update: lr, times lr_factor after each step epoch; warm-up first if asked
     (constant at warmup_lr, as the paper's ResNet-110 did with 0.01 for ~400 iterations)."""
@@ -118,13 +129,18 @@ def make_scheduler(cfg, iters_per_epoch):
         warmup_begin_lr=cfg.warmup_lr, warmup_mode="constant")
 
 
-def make_trainer(net, cfg, iters_per_epoch):
+def make_trainer(net, cfg, iters_per_epoch, kvstore=None):
     """SGD with momentum; weight decay on every trained parameter (BN gamma/beta too, as in neon).
-    MXNet's update, v = mom * v - lr * (grad + wd * w); w += v, is neon's."""
+    MXNet's update, v = mom * v - lr * (grad + wd * w); w += v, is neon's.
+
+    Under a dist kvstore, workers update locally from the summed gradients (update_on_kvstore=False):
+    the optimizer state then stays on each worker, where it can be checkpointed."""
+    kvstore = kvstore or cfg.kv_store
+    dist = not isinstance(kvstore, str) and kvstore.type.startswith("dist")
     return gluon.Trainer(net.collect_params(), "sgd", {
         "learning_rate": cfg.lr, "momentum": cfg.mom, "wd": cfg.wd,
         "lr_scheduler": make_scheduler(cfg, iters_per_epoch),
-        "multi_precision": cfg.dtype == "float16"}, kvstore=cfg.kv_store)
+        "multi_precision": cfg.dtype == "float16"}, kvstore=kvstore, update_on_kvstore=False if dist else None)
 
 
 # ---------------------------------------------------------------- one epoch
@@ -167,6 +183,8 @@ def train_one_epoch(net, trainer, loss_fn, batches, ctxs, cfg, epoch, total, sho
         bar.set_postfix(loss=f"{loss_sum / seen:.3f}", img_s=f"{seen / (time.time() - start):.0f}")
         if should_stop():
             return None
+        if i + 1 == total:  # a larger shard has a batch more: every worker stops at the same count
+            break
     bar.close()
     return loss_sum / seen, wrong / seen, seen, peak
 
@@ -188,13 +206,17 @@ def evaluate(net, batches, ctxs, dtype="float32"):
 
 # ---------------------------------------------------------------- the whole job
 
-def setup_logging(save_dir):
+def setup_logging(save_dir, rank=0):
+    """Log to stderr and <save_dir>/train.log; workers other than rank 0 only to stderr, tagged."""
     os.makedirs(save_dir, exist_ok=True)
     log.setLevel(logging.INFO)
     for h in list(log.handlers):
         log.removeHandler(h)
-    fmt = logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S")
-    for h in (logging.StreamHandler(), logging.FileHandler(os.path.join(save_dir, "train.log"))):
+    fmt = logging.Formatter("%(asctime)s " + (f"[worker {rank}] " if rank else "") + "%(message)s", "%H:%M:%S")
+    handlers = [logging.StreamHandler()]
+    if rank == 0:
+        handlers.append(logging.FileHandler(os.path.join(save_dir, "train.log")))
+    for h in handlers:
         h.setFormatter(fmt)
         log.addHandler(h)
     log.propagate = False
@@ -230,10 +252,10 @@ def fit(cfg):
     """Train (or resume) a run; returns its summary dict."""
     cfg, meta, state, prefix = resolve(cfg)
     ctxs = devices.contexts(cfg.gpus, cfg.cpus)
-    devices.check_kvstore(cfg.kv_store, ctxs)
     devices.check_dtype(cfg.dtype, ctxs)
-    setup_logging(cfg.save_dir)
-    if state is None:
+    kvstore, rank, workers = devices.make_kvstore(cfg.kv_store, ctxs)
+    setup_logging(cfg.save_dir, rank)
+    if state is None and rank == 0:
         for stale in ("metrics.jsonl", "best.json", "best.params", "summary.json"):  # --force: a new run
             if os.path.exists(os.path.join(cfg.save_dir, stale)):
                 os.remove(os.path.join(cfg.save_dir, stale))
@@ -247,8 +269,8 @@ def fit(cfg):
     if cfg.dtype != "float32":
         net.cast(cfg.dtype)
     net.hybridize(static_alloc=True, static_shape=True)
-    iters = -(-meta["counts"]["train"] // cfg.batch_size)  # the last batch wraps around to stay full
-    trainer = make_trainer(net, cfg, iters)
+    iters = iters_per_epoch(meta["counts"]["train"], cfg.batch_size, workers)
+    trainer = make_trainer(net, cfg, iters, kvstore)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     metrics_path = os.path.join(cfg.save_dir, "metrics.jsonl")
     start_epoch, best = 0, {"val_top1_err": float("inf")}
@@ -261,7 +283,8 @@ def fit(cfg):
     depth = depth_of(meta, cfg.n)
     log.info(f"ResNet-{depth} (n={cfg.n}, shortcut {cfg.shortcut}, {count_parameters(net):,} parameters) on "
              f"{meta['name']}: {meta['counts']['train']:,} train / {meta['counts']['val']:,} val images, "
-             f"{len(ctxs)} x {ctxs[0].device_type}, batch {cfg.batch_size}, lr {cfg.lr:g} x{cfg.lr_factor:g} at "
+             f"{len(ctxs)} x {ctxs[0].device_type}" + (f" on each of {workers} workers" if workers > 1 else "")
+             + f", batch {cfg.batch_size}, lr {cfg.lr:g} x{cfg.lr_factor:g} at "
              f"epochs {_show(cfg.lr_step_epochs) or '-'}, wd {cfg.wd:g}, {cfg.num_epochs} epochs")
 
     signal_got, restore_signals = _signals()
@@ -272,7 +295,7 @@ def fit(cfg):
                                   f"which is saved in {cfg.save_dir}. Resume with: {_cmdline(cfg)}", signal_got())
             tic = time.time()
             batches = train_iter(cfg.data_dir, meta, cfg.batch_size, seed=cfg.seed * 100003 + epoch,
-                                 threads=cfg.data_threads)
+                                 threads=cfg.data_threads, num_parts=workers, part_index=rank)
             result = train_one_epoch(net, trainer, loss_fn, batches, ctxs, cfg, epoch, iters,
                                      lambda: signal_got() is not None)
             del batches
@@ -283,6 +306,9 @@ def fit(cfg):
                                   f"{_cmdline(cfg)}", signum)
             train_loss, train_err, seen, gpu_peak = result
             train_seconds = time.time() - tic
+            if rank != 0:  # rank 0 validates and writes; the others go straight on
+                log.info(f"epoch {epoch:3d}/{cfg.num_epochs}  loss {train_loss:.4f}  {seen / train_seconds:.0f} img/s")
+                continue
             row = {"epoch": epoch, "lr": trainer.learning_rate, "train_loss": train_loss,
                    "train_top1_err": train_err, "val_top1_err": None, "val_top5_err": None}
             if epoch % cfg.eval_every == 0 or epoch == cfg.num_epochs:
@@ -306,7 +332,7 @@ def fit(cfg):
                      f"{100 * train_err:.2f}%  {val}  {row['epoch_seconds']:.1f} s  {row['images_per_second']:.0f} img/s")
     finally:
         restore_signals()
-    return finish(cfg.save_dir)
+    return finish(cfg.save_dir) if rank == 0 else None
 
 
 def export_best(save_dir):

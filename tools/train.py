@@ -29,11 +29,13 @@ def parse_args(argv=None):
     h = p.add_argument_group("devices")
     h.add_argument("--gpus", default="", help="GPU numbers such as 0,1; empty trains on the CPU")
     h.add_argument("--cpus", type=int, default=1, help="without --gpus: data-parallel over this many CPU contexts")
-    h.add_argument("--kv-store", default="device", choices=["device", "local", "nccl"],
-                   help="gradient aggregation over devices")
+    h.add_argument("--kv-store", default="device",
+                   choices=["device", "local", "nccl", "dist_sync", "dist_device_sync", "dist_async"],
+                   help="gradient aggregation over devices; dist_* over machines (see tools/launch.py)")
     h.add_argument("--dtype", choices=["float32", "float16"], help="float16: multi-precision SGD (GPU only)")
     o = p.add_argument_group("optimization (defaults: the dataset's recipe)")
-    o.add_argument("--batch-size", type=int, help="total over all devices (recipe: 128)")
+    o.add_argument("--batch-size", type=int,
+                   help="total over the devices of one worker (recipe: 128; with W workers, 128 / W keeps it)")
     o.add_argument("--num-epochs", type=int, help="CIFAR 180, Mini-Places2 80")
     o.add_argument("--lr", type=float, help="0.1")
     o.add_argument("--lr-factor", type=float, help="0.1")
