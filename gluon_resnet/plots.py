@@ -52,19 +52,21 @@ def plot_run(run_dir, out=None):
 
 def plot_runs(run_dirs, out, zoom=False):
     """Validation error of several runs, like the neon README's figure comparing depths. With
-    `zoom`, the y axis keeps to the last half of training, where the runs separate."""
+    `zoom`, both axes keep to the second half of the longest run, where the runs separate."""
     fig, ax = plt.subplots(figsize=(8, 5))
-    lows, highs = [], []
+    curves = []
     for d in run_dirs:
         rows = [r for r in read_metrics(d) if r["val_top1_err"] is not None]
-        err = [100 * r["val_top1_err"] for r in rows]
-        ax.plot([r["epoch"] for r in rows], err, label=f"{_label(d)} ({min(err):.2f}%)")
-        tail = err[len(err) // 2:]
-        lows.append(min(tail))
-        highs.append(max(tail))
-    if zoom and lows:
-        pad = 0.1 * (max(highs) - min(lows) or 1)
-        ax.set_ylim(min(lows) - pad, max(highs) + pad)
+        curves.append(([r["epoch"] for r in rows], [100 * r["val_top1_err"] for r in rows]))
+        name = f"{_label(d)} ({os.path.basename(os.path.normpath(d))})"
+        ax.plot(*curves[-1], label=f"{name}: best {min(curves[-1][1]):.2f}%")
+    if zoom and curves:
+        start = max(max(e) for e, _ in curves) / 2
+        tail = [v for e, err in curves for x, v in zip(e, err) if x >= start]
+        if tail:
+            pad = 0.1 * (max(tail) - min(tail) or 1)
+            ax.set_xlim(start, None)
+            ax.set_ylim(max(0, min(tail) - pad), max(tail) + pad)
     ax.set(xlabel="epoch", ylabel="validation top-1 error (%)",
            title="validation error" + (" (zoomed)" if zoom else ""))
     ax.grid(alpha=0.3)

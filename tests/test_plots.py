@@ -1,0 +1,30 @@
+"""Run plots: one run's curves and several runs overlaid (with the zoomed companion)."""
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def _is_png(path):
+    with open(path, "rb") as f:
+        return f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_each_run_has_its_curve(cifar_run):
+    assert _is_png(os.path.join(cifar_run, "val_error.png"))
+
+
+def test_plot_runs_overlays_and_zooms(cifar_run, miniplaces_run, tmp_path):
+    out = tmp_path / "depths.png"
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "plot_runs.py"), cifar_run, miniplaces_run,
+                        "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert _is_png(out) and _is_png(tmp_path / "depths_zoom.png")
+    assert r.stdout.split() == [str(out), str(tmp_path / "depths_zoom.png")]
+
+
+def test_plot_runs_names_a_folder_that_is_no_run(tmp_path):
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "plot_runs.py"), str(tmp_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "has no metrics.jsonl" in r.stderr
