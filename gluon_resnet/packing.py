@@ -48,16 +48,20 @@ class _Encoder:
     def __call__(self, item):
         import cv2
         cv2.setNumThreads(1)
-        raw = None
+        rgb = raw = None
         if isinstance(item.payload, str):
             with open(item.payload, "rb") as f:
                 raw = f.read()
-            bgr = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
-            if bgr is None:
-                raise UserError(f"{item.payload} does not decode as an image; remove it or replace it")
-            rgb = bgr[:, :, ::-1]
+        elif isinstance(item.payload, bytes):
+            raw = item.payload
         else:
             rgb = item.payload
+        if raw is not None:
+            bgr = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
+            if bgr is None:
+                where = item.payload if isinstance(item.payload, str) else item.name
+                raise UserError(f"{where} does not decode as an image; remove it or replace it")
+            rgb = bgr[:, :, ::-1]
         if self.size:
             rgb = resize_square(rgb, self.size)
         stats = rgb.reshape(-1, 3).sum(axis=0, dtype=np.float64), rgb.shape[0] * rgb.shape[1]

@@ -24,7 +24,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".t
 class Item:
     name: str        # relative path, for .lst files and error messages
     label: int
-    payload: object  # np.ndarray (H, W, 3) RGB uint8, or a file path
+    payload: object  # np.ndarray (H, W, 3) RGB uint8, a file path, or an encoded image's bytes
 
 
 @dataclass
@@ -158,6 +158,9 @@ def _read_cifar_binary(src, members, hashed):
 
 # ---------------------------------------------------------------- Mini-Places2
 
+DEVKIT_FILES = ("categories.txt", "train.txt", "val.txt")
+
+
 def _find_devkit(src):
     for d in (os.path.join(src, "data"), os.path.join(src, "development_kit", "data"), src):
         if os.path.isfile(os.path.join(d, "categories.txt")):
@@ -166,52 +169,94 @@ def _find_devkit(src):
                     f"development_kit.tar.gz there (see {MINIPLACES_URL})")
 
 
-def _read_list(path, image_root, num_classes):
+def _parse_categories(text, where):
+    classes = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) != len(classes):
+            raise UserError(f"{where} line {lineno}: expected '/x/name {len(classes)}', got {line.strip()!r}")
+        classes.append(parts[0].split("/", 2)[-1])  # "/a/abbey" -> "abbey"
+    return classes
+
+
+def _parse_list(text, where, num_classes, exists, image_root):
+    """Items of a development-kit list (`<path> <label>` lines), each checked against `exists`."""
     items = []
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            parts = line.split()
-            if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
-                raise UserError(f"{path} line {lineno}: expected '<image path> <label>', got {line.strip()!r}")
-            rel, label = parts[0], int(parts[1])
-            if not 0 <= label < num_classes:
-                raise UserError(f"{path} line {lineno}: label {label} outside 0-{num_classes - 1}")
-            full = os.path.join(image_root, rel)
-            if not os.path.isfile(full):
-                raise UserError(f"{path} line {lineno}: {full} does not exist; is images/ extracted "
-                                f"from data.tar.gz next to the development kit?")
-            items.append(Item(rel, label, full))
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
+            raise UserError(f"{where} line {lineno}: expected '<image path> <label>', got {line.strip()!r}")
+        rel, label = parts[0], int(parts[1])
+        if not 0 <= label < num_classes:
+            raise UserError(f"{where} line {lineno}: label {label} outside 0-{num_classes - 1}")
+        if not exists(rel):
+            raise UserError(f"{where} line {lineno}: {os.path.join(image_root, rel)} does not exist; is images/ "
+                            f"extracted from data.tar.gz next to the development kit?")
+        items.append(Item(rel, label, os.path.join(image_root, rel)))
     return items
 
 
+def _read_tar(path, keep):
+    """{member name: bytes} of the members `keep(name)` accepts, in one pass over a (gzipped) tar."""
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            return {m.name: tar.extractfile(m).read() for m in tar if m.isfile() and keep(m.name)}
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
+        raise UserError(f"{path} is corrupt or truncated ({type(e).__name__}: {e}); download it again "
+                        f"from {MINIPLACES_URL}") from None
+
+
 def read_miniplaces(src):
-    """The Mini-Places2 root as MIT distributes it: images/{train,val}/ plus the development kit lists."""
+    """The Mini-Places2 root as MIT distributes it: images/{train,val}/ plus the development kit lists,
+    either extracted or still as data.tar.gz + development_kit.tar.gz."""
     if not os.path.isdir(src):
         raise UserError(f"Mini-Places2 not found at {src}: get data.tar.gz and development_kit.tar.gz from "
-                        f"{MINIPLACES_URL}, extract both into {src} (or pass --src)")
-    devkit = _find_devkit(src)
+                        f"{MINIPLACES_URL} and put them (or what they extract to) in {src}, or pass --src")
     image_root = os.path.join(src, "images")
+    tars = [os.path.join(src, f) for f in ("data.tar.gz", "development_kit.tar.gz")]
+    if not os.path.isdir(image_root) and all(map(os.path.isfile, tars)):
+        return _read_miniplaces_tarballs(src, *tars)
+    devkit = _find_devkit(src)
     if not os.path.isdir(image_root):
         raise UserError(f"{image_root} does not exist: extract data.tar.gz into {src}")
-    classes = []
-    cat_path = os.path.join(devkit, "categories.txt")
-    with open(cat_path) as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 2 or int(parts[1]) != len(classes):
-                raise UserError(f"{cat_path} line {lineno}: expected '/x/name {len(classes)}', got {line.strip()!r}")
-            classes.append(parts[0].split("/", 2)[-1])  # "/a/abbey" -> "abbey"
-    lists = [os.path.join(devkit, f"{s}.txt") for s in ("train", "val")]
-    splits = {}
-    for split, path in zip(("train", "val"), lists):
+    paths = [os.path.join(devkit, f) for f in DEVKIT_FILES]
+    for path in paths[1:]:
         if not os.path.isfile(path):
             raise UserError(f"{path} does not exist: the development kit is incomplete")
-        splits[split] = _read_list(path, image_root, len(classes))
-    return Source(classes, splits, "Mini-Places2", _sha256_of_files([cat_path] + lists), files_are_encoded=True)
+    texts = [open(p).read() for p in paths]
+    classes = _parse_categories(texts[0], paths[0])
+    exists = lambda rel: os.path.isfile(os.path.join(image_root, rel))  # noqa: E731
+    splits = {split: _parse_list(text, path, len(classes), exists, image_root)
+              for split, text, path in zip(("train", "val"), texts[1:], paths[1:])}
+    return Source(classes, splits, "Mini-Places2", _sha256_of_files(paths), files_are_encoded=True)
+
+
+def _read_miniplaces_tarballs(src, data_tar, devkit_tar):
+    """Straight from the archives: the lists from the development kit, then one pass over data.tar.gz
+    keeping the listed train/val JPEG bytes in memory (about 0.5 GB for the full set)."""
+    found = _read_tar(devkit_tar, lambda n: os.path.basename(n) in DEVKIT_FILES and "/data/" in f"/{n}")
+    texts = {}
+    for name, data in found.items():
+        texts.setdefault(os.path.basename(name), (name, data.decode()))
+    missing = [f for f in DEVKIT_FILES if f not in texts]
+    if missing:
+        raise UserError(f"{devkit_tar} lacks data/{missing[0]}; download it again from {MINIPLACES_URL}")
+    where = {f: f"{devkit_tar}:{texts[f][0]}" for f in DEVKIT_FILES}
+    classes = _parse_categories(texts["categories.txt"][1], where["categories.txt"])
+    listed = {line.split()[0] for f in ("train.txt", "val.txt") for line in texts[f][1].splitlines() if line.strip()}
+    images = {name[len("images/"):]: data for name, data in
+              _read_tar(data_tar, lambda n: n.startswith("images/") and n[len("images/"):] in listed).items()}
+    root = f"{data_tar}:images"
+    splits = {}
+    for split in ("train", "val"):
+        items = _parse_list(texts[f"{split}.txt"][1], where[f"{split}.txt"], len(classes), images.__contains__, root)
+        splits[split] = [Item(it.name, it.label, images[it.name]) for it in items]
+    return Source(classes, splits, "Mini-Places2 (archives)", _sha256_of_files([data_tar, devkit_tar]),
+                  files_are_encoded=True)
 
 
 # ---------------------------------------------------------------- a folder of class folders
