@@ -260,15 +260,18 @@ def test_read_meta_explains_unpacked_folder(tmp_path):
 
 
 
-def test_miniplaces_straight_from_the_archives(miniplaces_raw, packed_miniplaces, tmp_path):
+def _as_archives(root, dest):
+    """MIT's two downloads, made from an extracted tree: dest/data.tar.gz, dest/development_kit.tar.gz."""
     import tarfile
-    src = tmp_path / "mp"
-    src.mkdir()
-    with tarfile.open(src / "data.tar.gz", "w:gz") as t:
-        t.add(os.path.join(miniplaces_raw, "images"), arcname="images")
-    with tarfile.open(src / "development_kit.tar.gz", "w:gz") as t:
-        t.add(os.path.join(miniplaces_raw, "development_kit"), arcname="development_kit")
-    source = read_miniplaces(str(src))
+    dest.mkdir()
+    for archive, folder in (("data.tar.gz", "images"), ("development_kit.tar.gz", "development_kit")):
+        with tarfile.open(dest / archive, "w:gz") as t:
+            t.add(os.path.join(root, folder), arcname=folder)
+    return str(dest)
+
+
+def test_miniplaces_straight_from_the_archives(miniplaces_raw, packed_miniplaces, tmp_path):
+    source = read_miniplaces(_as_archives(miniplaces_raw, tmp_path / "mp"))
     assert source.description == "Mini-Places2 (archives)" and source.classes == ["abbey", "bamboo_forest", "kitchen"]
     out = str(tmp_path / "out")
     pack(source, "miniplaces", out, pad=0, keep_bytes=True, progress=False)
@@ -277,13 +280,6 @@ def test_miniplaces_straight_from_the_archives(miniplaces_raw, packed_miniplaces
 
 
 def test_miniplaces_archive_list_names_a_missing_image(miniplaces_root, tmp_path):
-    import tarfile
     _edit_list(miniplaces_root, "val.txt", lambda ls: ls + ["val/00000099.jpg 1"])
-    src = tmp_path / "mp"
-    src.mkdir()
-    with tarfile.open(src / "data.tar.gz", "w:gz") as t:
-        t.add(os.path.join(miniplaces_root, "images"), arcname="images")
-    with tarfile.open(src / "development_kit.tar.gz", "w:gz") as t:
-        t.add(os.path.join(miniplaces_root, "development_kit"), arcname="development_kit")
     with pytest.raises(UserError, match=r"val.txt line 7: .*data.tar.gz:images/val/00000099.jpg does not exist"):
-        read_miniplaces(str(src))
+        read_miniplaces(_as_archives(miniplaces_root, tmp_path / "mp"))
