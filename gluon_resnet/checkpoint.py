@@ -69,6 +69,30 @@ def save(save_dir, net, trainer, state, is_best):
             os.remove(_prefix(save_dir, old) + ext)
 
 
+def clear(save_dir):
+    """Remove a run's checkpoints, best model and records: `--force` starts over."""
+    for e in epochs(save_dir):
+        for ext in (".json", ".params", ".states"):
+            os.remove(_prefix(save_dir, e) + ext)
+    for name in ("metrics.jsonl", "best.json", "best.params", "summary.json"):
+        if os.path.exists(os.path.join(save_dir, name)):
+            os.remove(os.path.join(save_dir, name))
+
+
+def rewind_metrics(save_dir, last_epoch):
+    """Keep metrics.jsonl lines up to the checkpoint being resumed (a later line has no checkpoint)."""
+    path = os.path.join(save_dir, "metrics.jsonl")
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        rows = [line for line in f if line.strip() and json.loads(line)["epoch"] <= last_epoch]
+
+    def write(tmp):
+        with open(tmp, "w") as f:
+            f.writelines(rows)
+    _atomic(path, write)
+
+
 def latest(save_dir):
     """(state, prefix) of the newest complete checkpoint, or (None, None)."""
     done = epochs(save_dir)

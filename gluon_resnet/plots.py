@@ -40,7 +40,8 @@ def plot_run(run_dir, out=None):
             ax.axvline(prev["epoch"] + 0.5, color="tab:blue", ls=":", lw=1)
             ax.text(prev["epoch"] + 0.5, ax.get_ylim()[1] * 0.97, f" lr {row['lr']:g}", color="tab:blue",
                     va="top", fontsize=8)
-    ax.set(xlabel="epoch", ylabel="top-1 error (%)", title=f"{_label(run_dir)}: {os.path.basename(os.path.normpath(run_dir))}")
+    ax.set(xlabel="epoch", ylabel="top-1 error (%)",
+           title=f"{_label(run_dir)}: {os.path.basename(os.path.normpath(run_dir))}")
     ax.grid(alpha=0.3)
     ax.legend()
     out = out or os.path.join(run_dir, "val_error.png")

@@ -122,7 +122,8 @@ def _unpickle(members, name, src):
 
 
 def _read_cifar_python(src, members, hashed):
-    classes = [c.decode() if isinstance(c, bytes) else c for c in _unpickle(members, "batches.meta", src)["label_names"]]
+    names = _unpickle(members, "batches.meta", src)["label_names"]
+    classes = [c.decode() if isinstance(c, bytes) else c for c in names]
     splits = {}
     for split, names in (("train", _CIFAR_TRAIN), ("val", ["test_batch"])):
         items = []

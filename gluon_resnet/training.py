@@ -229,22 +229,16 @@ def _signals():
     return (lambda: got[0] if got else None), (lambda: [signal.signal(s, h) for s, h in old.items()])
 
 
-def _rewind_metrics(path, last_epoch):
-    """Keep metrics.jsonl lines up to the checkpoint being resumed (a later line has no checkpoint)."""
-    if not os.path.exists(path):
-        return
-    with open(path) as f:
-        rows = [line for line in f if line.strip() and json.loads(line)["epoch"] <= last_epoch]
-    with open(path, "w") as f:
-        f.writelines(rows)
-
-
-def _cmdline(cfg):
+def _cmdline(cfg, workers=1):
     parts = ["python tools/train.py", f"--data-dir {cfg.data_dir}", f"--save-dir {cfg.save_dir}", "--resume"]
     if cfg.gpus:
         parts.append(f"--gpus {cfg.gpus}")
     elif cfg.cpus > 1:
         parts.append(f"--cpus {cfg.cpus}")
+    if cfg.kv_store != "device":
+        parts.append(f"--kv-store {cfg.kv_store}")
+    if cfg.kv_store.startswith("dist"):
+        parts.insert(0, f"python tools/launch.py -n {workers} --")
     return " ".join(parts)
 
 
@@ -256,12 +250,7 @@ def fit(cfg):
     kvstore, rank, workers = devices.make_kvstore(cfg.kv_store, ctxs)
     setup_logging(cfg.save_dir, rank)
     if state is None and rank == 0:
-        for stale in ("metrics.jsonl", "best.json", "best.params", "summary.json"):  # --force: a new run
-            if os.path.exists(os.path.join(cfg.save_dir, stale)):
-                os.remove(os.path.join(cfg.save_dir, stale))
-        for e in checkpoint.epochs(cfg.save_dir):
-            for ext in (".json", ".params", ".states"):
-                os.remove(os.path.join(cfg.save_dir, f"checkpoint-{e:04d}{ext}"))
+        checkpoint.clear(cfg.save_dir)  # a new run (with --force over an old one)
 
     mx.random.seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -278,7 +267,7 @@ def fit(cfg):
         net.load_parameters(prefix + ".params", ctx=ctxs)
         trainer.load_states(prefix + ".states")
         start_epoch, best = state["epoch"], state["best"]
-        _rewind_metrics(metrics_path, start_epoch)
+        checkpoint.rewind_metrics(cfg.save_dir, start_epoch)
         log.info(f"resuming {cfg.save_dir} after epoch {start_epoch} (update {state['num_update']})")
     depth = depth_of(meta, cfg.n)
     log.info(f"ResNet-{depth} (n={cfg.n}, shortcut {cfg.shortcut}, {count_parameters(net):,} parameters) on "
@@ -292,7 +281,8 @@ def fit(cfg):
         for epoch in range(start_epoch + 1, cfg.num_epochs + 1):
             if signal_got() is not None:  # arrived during validation or checkpointing: epoch - 1 is complete
                 raise Interrupted(f"stopped by {signal.Signals(signal_got()).name} after epoch {epoch - 1}, "
-                                  f"which is saved in {cfg.save_dir}. Resume with: {_cmdline(cfg)}", signal_got())
+                                  f"which is saved in {cfg.save_dir}. Resume with: {_cmdline(cfg, workers)}",
+                                  signal_got())
             tic = time.time()
             batches = train_iter(cfg.data_dir, meta, cfg.batch_size, seed=cfg.seed * 100003 + epoch,
                                  threads=cfg.data_threads, num_parts=workers, part_index=rank)
@@ -303,7 +293,7 @@ def fit(cfg):
                 signum = signal_got()
                 raise Interrupted(f"stopped by {signal.Signals(signum).name} during epoch {epoch}; the last "
                                   f"complete checkpoint is epoch {epoch - 1} in {cfg.save_dir}. Resume with: "
-                                  f"{_cmdline(cfg)}", signum)
+                                  f"{_cmdline(cfg, workers)}", signum)
             train_loss, train_err, seen, gpu_peak = result
             train_seconds = time.time() - tic
             if rank != 0:  # rank 0 validates and writes; the others go straight on
@@ -329,7 +319,8 @@ def fit(cfg):
             val = (f"val top-1 {100 * row['val_top1_err']:.2f}% top-5 {100 * row['val_top5_err']:.2f}%"
                    if row["val_top1_err"] is not None else "val -")
             log.info(f"epoch {epoch:3d}/{cfg.num_epochs}  lr {row['lr']:.4g}  loss {train_loss:.4f}  train top-1 "
-                     f"{100 * train_err:.2f}%  {val}  {row['epoch_seconds']:.1f} s  {row['images_per_second']:.0f} img/s")
+                     f"{100 * train_err:.2f}%  {val}  {row['epoch_seconds']:.1f} s  "
+                     f"{row['images_per_second']:.0f} img/s")
     finally:
         restore_signals()
     return finish(cfg.save_dir) if rank == 0 else None

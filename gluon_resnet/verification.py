@@ -101,7 +101,8 @@ def table(report):
              f"{'':24}{'MXNet':>17}   {'onnxruntime':>16}",
              f"{'single ' + str(report['mxnet']['single']['scale']) + 'px':<24}{pct(report['mxnet']['single'])}   "
              f"{pct(report['onnxruntime']['single'])}",
-             f"{'multiscale ' + ms:<24}{pct(report['mxnet']['multiscale'])}   {pct(report['onnxruntime']['multiscale'])}",
+             f"{'multiscale ' + ms:<24}{pct(report['mxnet']['multiscale'])}   "
+             f"{pct(report['onnxruntime']['multiscale'])}",
              f"{'images/s':<24}{t['mxnet']:>17.0f}   {t['onnxruntime']:>16.0f}",
              f"parity at {','.join(map(str, p['scales']))}px: max |diff| {p['max_abs_diff']:.2e}, relative "
              f"{p['max_rel_diff']:.2e} (limit {MAX_REL_DIFF:g}), top-1 agreement {100 * p['top1_agreement']:.2f}%  "

@@ -3,7 +3,6 @@
 top-1 / top-5 error single-scale and multiscale, and throughput. Writes <save-dir>/verify.json;
 exits 1 when the relative logit difference exceeds 1e-4 or top-1 agreement is below 100 %."""
 import argparse
-import json
 import os
 import sys
 

@@ -17,6 +17,7 @@ def test_demo_pipeline_end_to_end(tmp_path):
     data, runs = str(tmp_path / "data" / "digits"), str(tmp_path / "runs" / "digits-resnet8")
     lines = []
     result = run_demo(epochs=8, n=1, data_dir=data, save_dir=runs, log=lines.append)
+    assert result["onnx"] == os.path.join(runs, "model.onnx") and result["summary"]["depth"] == 8
     for f in ("val_error.png", "model.onnx", "verify.json", "summary.json", "metrics.jsonl", "model-symbol.json"):
         assert os.path.exists(os.path.join(runs, f)), f
     report = json.load(open(os.path.join(runs, "verify.json")))

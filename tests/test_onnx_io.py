@@ -65,9 +65,11 @@ def test_onnxruntime_errors_equal_mxnet(run, request):
 
 
 def test_evaluate_tool_matches_verify(cifar_run):
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "evaluate.py"), "--save-dir", cifar_run, "--json"],
+    tool = os.path.join(ROOT, "tools", "evaluate.py")
+    out = subprocess.run([sys.executable, tool, "--save-dir", cifar_run, "--json"],
                          capture_output=True, text=True, check=True).stdout
-    assert json.loads(out.strip().splitlines()[-1]) == {k: verify(cifar_run)["mxnet"][k] for k in ("single", "multiscale")}
+    report = verify(cifar_run)
+    assert json.loads(out.strip().splitlines()[-1]) == {k: report["mxnet"][k] for k in ("single", "multiscale")}
 
 
 def test_verify_cli_writes_its_report(cifar_run, tmp_path):

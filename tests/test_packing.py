@@ -1,6 +1,5 @@
 """Packing real-format sources into RecordIO: contents, statistics, determinism, atomicity."""
 import filecmp
-import json
 import os
 
 import cv2

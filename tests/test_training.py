@@ -155,7 +155,8 @@ def test_missing_data_dir(tmp_path):
 
 
 def test_gpus_on_the_cpu_build(tmp_path, packed_cifar):
-    _fails("CPU build: pip install mxnet-cu112", "--data-dir", packed_cifar, "--gpus", "0,1", "--save-dir", tmp_path / "r")
+    _fails("CPU build: pip install mxnet-cu112", "--data-dir", packed_cifar, "--gpus", "0,1",
+           "--save-dir", tmp_path / "r")
     _fails("GPU numbers separated by commas", "--data-dir", packed_cifar, "--gpus", "a", "--save-dir", tmp_path / "r")
 
 

@@ -3,7 +3,6 @@
 few epochs, evaluate (single-scale and multiscale), export to ONNX and verify it in onnxruntime."""
 import argparse
 
-import _bootstrap  # noqa: F401
 from _bootstrap import main_guard
 
 

@@ -4,7 +4,6 @@
 import argparse
 import json
 
-import _bootstrap  # noqa: F401
 from _bootstrap import main_guard
 
 

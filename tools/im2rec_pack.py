@@ -6,7 +6,6 @@ Writes train/val .rec + .idx + .lst and dataset.json (classes, counts, RGB mean,
 import argparse
 import os
 
-import _bootstrap
 from _bootstrap import main_guard
 
 

@@ -7,7 +7,6 @@ Each worker trains on its own shard of the training set; rank 0 validates and wr
 several machines, start the scheduler, servers and workers yourself with the DMLC_* variables."""
 import argparse
 
-import _bootstrap  # noqa: F401
 from _bootstrap import main_guard
 
 

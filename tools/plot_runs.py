@@ -4,7 +4,6 @@ zoomed companion: python tools/plot_runs.py runs/cifar10-resnet20 runs/cifar10-r
 import argparse
 import os
 
-import _bootstrap  # noqa: F401
 from _bootstrap import main_guard
 
 

@@ -9,7 +9,6 @@ Unset options come from the dataset's recipe (dataset.json names it), or from th
 import argparse
 import os
 
-import _bootstrap  # noqa: F401
 from _bootstrap import main_guard
 
 
@@ -25,7 +24,8 @@ def parse_args(argv=None):
                    help="ImageRecordIter decoding/augmentation threads")
     m = p.add_argument_group("model")
     m.add_argument("--n", type=int, help="residual blocks per stage: CIFAR 3/5/9/18 = ResNet-20/32/56/110 (default 9)")
-    m.add_argument("--shortcut", choices=["A", "B"], help="A: neon's parameter-free zero-pad (default); B: 1x1 conv + BN")
+    m.add_argument("--shortcut", choices=["A", "B"],
+                   help="A: neon's parameter-free zero-pad (default); B: 1x1 conv + BN")
     h = p.add_argument_group("devices")
     h.add_argument("--gpus", default="", help="GPU numbers such as 0,1; empty trains on the CPU")
     h.add_argument("--cpus", type=int, default=1, help="without --gpus: data-parallel over this many CPU contexts")
