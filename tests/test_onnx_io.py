@@ -115,3 +115,13 @@ def test_verify_cli_bad_input_exit_code(tmp_path):
     r = subprocess.run([sys.executable, os.path.join(ROOT, "onnx_export", "verify.py")], cwd=tmp_path,
                        capture_output=True, text=True)
     assert r.returncode == 2 and "no trained run" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_model_input_size_and_dataset_disagree(cifar_run, packed_cifar, tmp_path):
+    other = tmp_path / "packed48"
+    shutil.copytree(packed_cifar, other)
+    meta = json.load(open(other / "dataset.json"))
+    meta["crop_size"] = 48
+    json.dump(meta, open(other / "dataset.json", "w"))
+    with pytest.raises(UserError, match="expects 32px inputs but .* is packed for 48px crops"):
+        verify(cifar_run, data_dir=str(other))
