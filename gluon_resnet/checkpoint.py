@@ -65,15 +65,18 @@ def save(save_dir, net, trainer, state, is_best):
         write_json(os.path.join(save_dir, "best.json"), state)
     write_json(prefix + ".json", state)
     for old in epochs(save_dir)[:-KEEP_LAST]:
-        for ext in (".json", ".params", ".states"):  # .json first: a half-deleted one is not "complete"
-            os.remove(_prefix(save_dir, old) + ext)
+        _drop(save_dir, old)
+
+
+def _drop(save_dir, epoch):
+    for ext in (".json", ".params", ".states"):  # .json first: a half-deleted one is not "complete"
+        os.remove(_prefix(save_dir, epoch) + ext)
 
 
 def clear(save_dir):
     """Remove a run's checkpoints, best model and records: `--force` starts over."""
-    for e in epochs(save_dir):
-        for ext in (".json", ".params", ".states"):
-            os.remove(_prefix(save_dir, e) + ext)
+    for epoch in epochs(save_dir):
+        _drop(save_dir, epoch)
     for name in ("metrics.jsonl", "best.json", "best.params", "summary.json"):
         if os.path.exists(os.path.join(save_dir, name)):
             os.remove(os.path.join(save_dir, name))

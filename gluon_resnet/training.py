@@ -19,6 +19,7 @@ from mxnet import autograd, gluon
 
 from . import checkpoint, devices
 from .errors import UserError
+from .evaluation import topk_wrong
 from .iterators import train_iter, val_iter
 from .models import get_model
 from .packing import read_meta
@@ -197,9 +198,8 @@ def evaluate(net, batches, ctxs, dtype="float32"):
         xs = gluon.utils.split_and_load(batch.data[0], ctxs, even_split=False)
         scores = np.concatenate([net(x.astype(dtype, copy=False)).asnumpy() for x in xs])[:keep]
         labels = batch.label[0].asnumpy()[:keep].astype(int)
-        top = np.argsort(-scores, axis=1)[:, :5]
-        wrong1 += int((top[:, 0] != labels).sum())
-        wrong5 += int((~(top == labels[:, None]).any(axis=1)).sum())
+        wrong1 += int(topk_wrong(scores, labels, 1).sum())
+        wrong5 += int(topk_wrong(scores, labels, 5).sum())
         seen += keep
     return wrong1 / seen, wrong5 / seen
 
@@ -327,7 +327,8 @@ def fit(cfg):
 
 
 def export_best(save_dir):
-    """The best checkpoint as a hybridized export: model-symbol.json + model-0000.params, input `data`."""
+    """The best checkpoint as a hybridized export: model-symbol.json + model-0000.params, input `data`.
+    Returns the loaded network."""
     net, state = checkpoint.load_model(save_dir, "best")
     net.hybridize()
     crop = state["dataset"]["crop_size"]
@@ -336,7 +337,7 @@ def export_best(save_dir):
     net.export(tmp, epoch=0)
     for suffix in ("-0000.params", "-symbol.json"):  # symbol last: it is what readers look for first
         os.replace(tmp + suffix, os.path.join(save_dir, "model" + suffix))
-    return os.path.join(save_dir, "model")
+    return net
 
 
 def finish(save_dir):
@@ -345,8 +346,7 @@ def finish(save_dir):
     rows = read_metrics(save_dir)
     best = checkpoint.read_json(os.path.join(save_dir, "best.json"))
     a, meta = best["args"], best["dataset"]
-    export_best(save_dir)
-    net, _ = checkpoint.load_model(save_dir, "best")
+    net = export_best(save_dir)
     summary = {
         "model": f"ResNet-{depth_of(meta, a['n'])}", "depth": depth_of(meta, a["n"]), "n": a["n"],
         "shortcut": a["shortcut"], "parameters": count_parameters(net), "dataset": meta["name"],
