@@ -11,7 +11,7 @@ from .packing import pack, read_meta
 from .recipes import RECIPES
 from .sources import read_digits
 from .training import fit
-from .verification import table, verify
+from .verification import save_report, table, verify
 
 
 def scaled_steps(epochs, recipe=RECIPES["cifar"]):
@@ -46,8 +46,7 @@ def run_demo(epochs=30, n=3, data_dir="data/digits", save_dir="runs/digits-resne
     train_seconds = time.time() - train_start
     onnx_path = onnx_io.export(save_dir)
     report = verify(save_dir, onnx_path, data_dir)
-    from .checkpoint import write_json
-    write_json(os.path.join(save_dir, "verify.json"), report)
+    save_report(report)
     state = read_json(os.path.join(save_dir, "best.json"))
     log("")
     log(table(report))

@@ -120,17 +120,18 @@ def export(save_dir, out=None):
     return out
 
 
-def session(path, provider=None):
+def session(path_or_model, provider=None):
     """(onnxruntime session, provider): CUDA when onnxruntime-gpu offers it, else CPU."""
     import onnxruntime as ort
     available = ort.get_available_providers()
     if provider and provider not in available:
         raise UserError(f"--provider {provider} is not available in this onnxruntime ({', '.join(available)})")
     provider = provider or ("CUDAExecutionProvider" if "CUDAExecutionProvider" in available else "CPUExecutionProvider")
-    load(path)  # a clear message for a file that is not ONNX
+    # Loaded here (not by onnxruntime from the path) for a clear message when the file is not ONNX.
+    model = load(path_or_model) if isinstance(path_or_model, str) else path_or_model
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    return ort.InferenceSession(path, options, providers=[provider]), provider
+    return ort.InferenceSession(model.SerializeToString(), options, providers=[provider]), provider
 
 
 def predictor(sess):

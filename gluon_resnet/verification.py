@@ -28,7 +28,7 @@ def ensure_onnx(save_dir, onnx_path=None):
     """The run's ONNX file, exported again when missing or older than the model it comes from."""
     path = onnx_path or os.path.join(save_dir, "model.onnx")
     sources = [os.path.join(save_dir, f) for f in ("best.params", "model-0000.params")]
-    newest = max(os.path.getmtime(f) for f in sources if os.path.exists(f)) if any(map(os.path.exists, sources)) else 0
+    newest = max((os.path.getmtime(f) for f in sources if os.path.exists(f)), default=0)
     if onnx_path is None and (not os.path.exists(path) or os.path.getmtime(path) < newest):
         onnx_io.export(save_dir, path)
     return path
@@ -68,8 +68,9 @@ def verify(save_dir=None, onnx_path=None, data_dir=None, max_images=None, provid
     onnx_path = ensure_onnx(save_dir, onnx_path)
     data_dir = data_dir or state["args"]["data_dir"]
     meta = read_meta(data_dir)
-    sess, provider = onnx_io.session(onnx_path, provider)
-    metadata = onnx_io.read_metadata(onnx_path)
+    model = onnx_io.load(onnx_path)
+    sess, provider = onnx_io.session(model, provider)
+    metadata = onnx_io.read_metadata(model)
     check_against_dataset(metadata, sess, meta, onnx_path, data_dir)
     prefix = os.path.join(save_dir, "model")
     with warnings.catch_warnings():  # "Cannot decide type for ... data": the input's type comes at call time
@@ -90,6 +91,14 @@ def verify(save_dir=None, onnx_path=None, data_dir=None, max_images=None, provid
     p = report["parity"]
     report["ok"] = p["max_rel_diff"] <= MAX_REL_DIFF and p["top1_agreement"] == 1.0
     return report
+
+
+def save_report(report):
+    """<save_dir>/verify.json; returns its path."""
+    from .checkpoint import write_json
+    path = os.path.join(report["save_dir"], "verify.json")
+    write_json(path, report)
+    return path
 
 
 def table(report):

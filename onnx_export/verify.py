@@ -23,11 +23,9 @@ def parse_args(argv=None):
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
-    from gluon_resnet.checkpoint import write_json
-    from gluon_resnet.verification import table, verify
+    from gluon_resnet.verification import save_report, table, verify
     report = verify(args.save_dir, args.onnx, args.data_dir, args.max_images, args.provider, progress=True)
-    out = os.path.join(report["save_dir"], "verify.json")
-    write_json(out, report)
+    out = save_report(report)
     print(table(report))
     print(f"wrote {out}")
     if not report["ok"]:
