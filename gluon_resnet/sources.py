@@ -9,7 +9,7 @@ import os
 import pickle
 import tarfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,8 +33,6 @@ class Source:
     splits: dict                  # "train" / "val" -> [Item]
     description: str              # what was read, for dataset.json
     sha256: str
-    files_are_encoded: bool = False   # payloads are paths to encoded images
-    extra: dict = field(default_factory=dict)
 
 
 def sha256_of(path, chunk=1 << 20):
@@ -52,6 +50,16 @@ def _sha256_of_files(paths):
     return h.hexdigest()
 
 
+def _read_tar(path, keep, url):
+    """{member name: bytes} of the members `keep(name)` accepts, in one pass over a (gzipped) tar."""
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            return {m.name: tar.extractfile(m).read() for m in tar if m.isfile() and keep(m.name)}
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
+        raise UserError(f"{path} is corrupt or truncated ({type(e).__name__}: {e}); download it again "
+                        f"from {url}") from None
+
+
 # ---------------------------------------------------------------- CIFAR-10 (python and binary)
 
 _CIFAR_TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
@@ -65,13 +73,8 @@ def _cifar_members(src):
             for f in files:
                 found.setdefault(f, os.path.join(root, f))
         return {k: (lambda p=p: open(p, "rb").read()) for k, p in found.items()}, sorted(found.values())
-    try:
-        with tarfile.open(src, "r:*") as tar:
-            members = {os.path.basename(m.name): tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
-        raise UserError(f"{src} is corrupt or truncated ({type(e).__name__}: {e}); download it again "
-                        f"from {CIFAR10_URL}") from None
-    return {k: (lambda v=v: v) for k, v in members.items()}, [src]
+    members = _read_tar(src, lambda name: True, CIFAR10_URL)
+    return {os.path.basename(k): (lambda v=v: v) for k, v in members.items()}, [src]
 
 
 def _rows_to_images(rows, where):
@@ -121,40 +124,44 @@ def _unpickle(members, name, src):
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
 
 
-def _read_cifar_python(src, members, hashed):
-    names = _unpickle(members, "batches.meta", src)["label_names"]
-    classes = [c.decode() if isinstance(c, bytes) else c for c in names]
+def _cifar_splits(classes, read_batch):
+    """train (data_batch_1-5) and val (test_batch) items; `read_batch(name)` gives (rows, labels, where)."""
     splits = {}
     for split, names in (("train", _CIFAR_TRAIN), ("val", ["test_batch"])):
         items = []
         for name in names:
-            batch = _unpickle(members, name, src)
-            if "data" not in batch or "labels" not in batch:
-                raise UserError(f"{src}: {name} lacks 'data' or 'labels'; is this CIFAR-10 (not CIFAR-100)?")
-            images = _rows_to_images(batch["data"], f"{src}: {name}")
-            labels = _check_labels(batch["labels"], len(images), len(classes), f"{src}: {name}")
+            rows, labels, where = read_batch(name)
+            images = _rows_to_images(rows, where)
+            labels = _check_labels(labels, len(images), len(classes), where)
             items += [Item(f"{name}/{i:05d}.png", int(y), img) for i, (img, y) in enumerate(zip(images, labels))]
         splits[split] = items
-    return Source(classes, splits, "CIFAR-10 (python version)", _sha256_of_files(hashed))
+    return splits
+
+
+def _read_cifar_python(src, members, hashed):
+    names = _unpickle(members, "batches.meta", src)["label_names"]
+    classes = [c.decode() if isinstance(c, bytes) else c for c in names]
+
+    def read_batch(name):
+        batch = _unpickle(members, name, src)
+        if "data" not in batch or "labels" not in batch:
+            raise UserError(f"{src}: {name} lacks 'data' or 'labels'; is this CIFAR-10 (not CIFAR-100)?")
+        return batch["data"], batch["labels"], f"{src}: {name}"
+    return Source(classes, _cifar_splits(classes, read_batch), "CIFAR-10 (python version)", _sha256_of_files(hashed))
 
 
 def _read_cifar_binary(src, members, hashed):
     classes = [c for c in members["batches.meta.txt"]().decode().split() if c]
-    splits = {}
-    for split, names in (("train", _CIFAR_TRAIN), ("val", ["test_batch"])):
-        items = []
-        for name in names:
-            if name + ".bin" not in members:
-                raise UserError(f"{src} lacks {name}.bin; download the archive again")
-            raw = np.frombuffer(members[name + ".bin"](), np.uint8)
-            if raw.size % 3073:
-                raise UserError(f"{src}: {name}.bin is truncated ({raw.size} bytes, not a multiple of 3073)")
-            raw = raw.reshape(-1, 3073)
-            images = _rows_to_images(raw[:, 1:], f"{src}: {name}.bin")
-            labels = _check_labels(raw[:, 0], len(images), len(classes), f"{src}: {name}.bin")
-            items += [Item(f"{name}/{i:05d}.png", int(y), img) for i, (img, y) in enumerate(zip(images, labels))]
-        splits[split] = items
-    return Source(classes, splits, "CIFAR-10 (binary version)", _sha256_of_files(hashed))
+
+    def read_batch(name):
+        if name + ".bin" not in members:
+            raise UserError(f"{src} lacks {name}.bin; download the archive again")
+        raw = np.frombuffer(members[name + ".bin"](), np.uint8)
+        if raw.size % 3073:
+            raise UserError(f"{src}: {name}.bin is truncated ({raw.size} bytes, not a multiple of 3073)")
+        raw = raw.reshape(-1, 3073)  # <1 label byte><3072 pixel bytes>
+        return raw[:, 1:], raw[:, 0], f"{src}: {name}.bin"
+    return Source(classes, _cifar_splits(classes, read_batch), "CIFAR-10 (binary version)", _sha256_of_files(hashed))
 
 
 # ---------------------------------------------------------------- Mini-Places2
@@ -201,16 +208,6 @@ def _parse_list(text, where, num_classes, exists, image_root):
     return items
 
 
-def _read_tar(path, keep):
-    """{member name: bytes} of the members `keep(name)` accepts, in one pass over a (gzipped) tar."""
-    try:
-        with tarfile.open(path, "r:*") as tar:
-            return {m.name: tar.extractfile(m).read() for m in tar if m.isfile() and keep(m.name)}
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
-        raise UserError(f"{path} is corrupt or truncated ({type(e).__name__}: {e}); download it again "
-                        f"from {MINIPLACES_URL}") from None
-
-
 def read_miniplaces(src):
     """The Mini-Places2 root as MIT distributes it: images/{train,val}/ plus the development kit lists,
     either extracted or still as data.tar.gz + development_kit.tar.gz."""
@@ -233,13 +230,14 @@ def read_miniplaces(src):
     exists = lambda rel: os.path.isfile(os.path.join(image_root, rel))  # noqa: E731
     splits = {split: _parse_list(text, path, len(classes), exists, image_root)
               for split, text, path in zip(("train", "val"), texts[1:], paths[1:])}
-    return Source(classes, splits, "Mini-Places2", _sha256_of_files(paths), files_are_encoded=True)
+    return Source(classes, splits, "Mini-Places2", _sha256_of_files(paths))
 
 
 def _read_miniplaces_tarballs(src, data_tar, devkit_tar):
     """Straight from the archives: the lists from the development kit, then one pass over data.tar.gz
     keeping the listed train/val JPEG bytes in memory (about 0.5 GB for the full set)."""
-    found = _read_tar(devkit_tar, lambda n: os.path.basename(n) in DEVKIT_FILES and "/data/" in f"/{n}")
+    found = _read_tar(devkit_tar, lambda n: os.path.basename(n) in DEVKIT_FILES and "/data/" in f"/{n}",
+                      MINIPLACES_URL)
     texts = {}
     for name, data in found.items():
         texts.setdefault(os.path.basename(name), (name, data.decode()))
@@ -250,14 +248,14 @@ def _read_miniplaces_tarballs(src, data_tar, devkit_tar):
     classes = _parse_categories(texts["categories.txt"][1], where["categories.txt"])
     listed = {line.split()[0] for f in ("train.txt", "val.txt") for line in texts[f][1].splitlines() if line.strip()}
     images = {name[len("images/"):]: data for name, data in
-              _read_tar(data_tar, lambda n: n.startswith("images/") and n[len("images/"):] in listed).items()}
+              _read_tar(data_tar, lambda n: n.startswith("images/") and n[len("images/"):] in listed,
+                        MINIPLACES_URL).items()}
     root = f"{data_tar}:images"
     splits = {}
     for split in ("train", "val"):
         items = _parse_list(texts[f"{split}.txt"][1], where[f"{split}.txt"], len(classes), images.__contains__, root)
         splits[split] = [Item(it.name, it.label, images[it.name]) for it in items]
-    return Source(classes, splits, "Mini-Places2 (archives)", _sha256_of_files([data_tar, devkit_tar]),
-                  files_are_encoded=True)
+    return Source(classes, splits, "Mini-Places2 (archives)", _sha256_of_files([data_tar, devkit_tar]))
 
 
 # ---------------------------------------------------------------- a folder of class folders
@@ -286,8 +284,7 @@ def read_folder(src):
         splits[split] = items
         listing += [f"{it.name}:{os.path.getsize(it.payload)}" for it in items]
     digest = hashlib.sha256("\n".join(listing).encode()).hexdigest()
-    return Source(classes, splits, f"folder {os.path.basename(os.path.abspath(src))}", digest,
-                  files_are_encoded=True)
+    return Source(classes, splits, f"folder {os.path.basename(os.path.abspath(src))}", digest)
 
 
 # ---------------------------------------------------------------- the embedded digits
