@@ -2,11 +2,11 @@
 (its schedule scaled to a few epochs), evaluate single-scale and multiscale, export to ONNX, verify."""
 import os
 import time
-from argparse import Namespace
 
 from . import onnx_io
 from .checkpoint import read_json
 from .errors import UserError
+from .options import train_parser
 from .packing import pack, read_meta
 from .recipes import RECIPES
 from .sources import read_digits
@@ -37,10 +37,9 @@ def run_demo(epochs=30, n=3, data_dir="data/digits", save_dir="runs/digits-resne
     log(f"{'packed' if packed else 'reusing'} {data_dir}: {meta['counts']['train']} train / "
         f"{meta['counts']['val']} val digits, mean RGB {meta['mean_rgb']}")
     steps = scaled_steps(epochs)
-    cfg = Namespace(data_dir=data_dir, data_threads=min(4, os.cpu_count() or 1), n=n, shortcut=None, gpus="",
-                    cpus=cpus, kv_store="device", dtype=None, batch_size=None, num_epochs=epochs, lr=None,
-                    lr_factor=None, lr_step_epochs=steps, wd=None, mom=None, warmup_epochs=None, warmup_lr=None,
-                    seed=None, save_dir=save_dir, resume=False, force=True, eval_every=1)
+    cfg = train_parser().parse_args([
+        "--data-dir", data_dir, "--n", str(n), "--cpus", str(cpus), "--num-epochs", str(epochs),
+        "--lr-step-epochs", ",".join(f"{s:g}" for s in steps), "--save-dir", save_dir, "--force"])
     train_start = time.time()
     summary = fit(cfg)
     train_seconds = time.time() - train_start
