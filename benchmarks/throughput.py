@@ -6,13 +6,15 @@ onnxruntime on the raw MXNet export vs the cleaned export (weights no longer gra
 """
 import argparse
 import os
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from gluon_resnet import get_model  # noqa: E402  (first: it sets MXNet's thread count before mxnet loads)
+from gluon_resnet.threads import use_all_cores
+
+use_all_cores()  # before mxnet loads: it reads its thread count once
 import mxnet as mx  # noqa: E402
+
+from gluon_resnet import get_model  # noqa: E402
 import numpy as np  # noqa: E402
 
 
@@ -47,7 +49,7 @@ def infer_rates(n, batch, batches):
     import onnx
     import onnxruntime as ort
 
-    from gluon_resnet.onnx_io import strip_initializer_inputs
+    from gluon_resnet.onnx_graph import strip_initializer_inputs
     net = get_model("cifar10", n)
     net.hybridize(static_alloc=True, static_shape=True)
     x = mx.nd.random.normal(shape=(batch, 3, 32, 32))

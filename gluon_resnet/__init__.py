@@ -1,20 +1,19 @@
-"""gluon-resnet: neon's model-zoo ResNets (CIFAR-10, Mini-Places2) in MXNet/Gluon, with ONNX interchange."""
-import os
-import sys
-import warnings
+"""gluon-resnet: neon's model-zoo ResNets (CIFAR-10, Mini-Places2) in MXNet/Gluon, with ONNX interchange.
 
-# MXNet's CPU build gives OpenMP half the processors on x86 (one thread on a 2-core machine):
-# using them all is worth 1.7-1.9x here. Must be set before mxnet is imported; users may override.
-if "OMP_NUM_THREADS" not in os.environ and "MXNET_OMP_MAX_THREADS" not in os.environ:
-    if "mxnet" in sys.modules:  # too late: MXNet reads it once, when it is imported
-        warnings.warn("mxnet was imported before gluon_resnet, so its CPU operators use half the cores; "
-                      "import gluon_resnet first or set OMP_NUM_THREADS", stacklevel=2)
-    os.environ["OMP_NUM_THREADS"] = str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                                        else os.cpu_count() or 1)
-
-from .models import CifarResNet, MiniPlacesResNet, ResidualBlock, ZeroPadShortcut, get_model  # noqa: E402
-from .summary import count_macs, count_parameters, model_table  # noqa: E402
+Library users who train on the CPU should call `gluon_resnet.threads.use_all_cores()` before the first
+`import mxnet` (the command-line tools do): MXNet otherwise uses half the cores. Importing this package
+does not import mxnet; the names below load it when first used.
+"""
+import importlib
 
 __version__ = "0.1.0"
-__all__ = ["CifarResNet", "MiniPlacesResNet", "ResidualBlock", "ZeroPadShortcut", "get_model",
-           "count_macs", "count_parameters", "model_table"]
+_EXPORTS = {"CifarResNet": "models", "MiniPlacesResNet": "models", "ModelSpec": "models",
+            "ResidualBlock": "models", "ZeroPadShortcut": "models", "get_model": "models",
+            "count_macs": "summary", "count_parameters": "summary", "model_table": "summary"}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

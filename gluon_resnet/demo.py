@@ -1,17 +1,20 @@
 """The newcomer's path, end to end on the embedded digits: pack, train ResNet-20 with the CIFAR recipe
-(its schedule scaled to a few epochs), evaluate single-scale and multiscale, export to ONNX, verify."""
-import os
+(its schedule scaled to a few epochs), export the final epoch to ONNX and INT8, and verify both in
+every installed runtime."""
 import time
 
 from . import onnx_io
-from .checkpoint import read_json
+from .dataset import read_meta
 from .errors import UserError
 from .options import train_parser
-from .packing import pack, read_meta
+from .packing import pack
+from .quantization import quantize
 from .recipes import RECIPES
+from .report import BEST_LABEL
+from .run import Run
 from .sources import read_digits
 from .training import fit
-from .verification import save_report, table, verify
+from .verification import table, verify
 
 
 def scaled_steps(epochs, recipe=RECIPES["cifar"]):
@@ -23,7 +26,7 @@ def ensure_digits(data_dir):
     """Pack the digits once; a later run reuses them when dataset.json reads back."""
     try:
         meta = read_meta(data_dir)
-        if meta["name"] == "digits":
+        if meta.name == "digits":
             return meta, False
     except UserError:
         pass
@@ -34,8 +37,8 @@ def ensure_digits(data_dir):
 def run_demo(epochs=30, n=3, data_dir="data/digits", save_dir="runs/digits-resnet20", cpus=1, log=print):
     started = time.time()
     meta, packed = ensure_digits(data_dir)
-    log(f"{'packed' if packed else 'reusing'} {data_dir}: {meta['counts']['train']} train / "
-        f"{meta['counts']['val']} val digits, mean RGB {meta['mean_rgb']}")
+    log(f"{'packed' if packed else 'reusing'} {data_dir}: {meta.counts['train']} train / "
+        f"{meta.counts['val']} val digits, mean RGB {meta.mean_rgb}")
     steps = scaled_steps(epochs)
     cfg = train_parser().parse_args([
         "--data-dir", data_dir, "--n", str(n), "--cpus", str(cpus), "--num-epochs", str(epochs),
@@ -43,29 +46,33 @@ def run_demo(epochs=30, n=3, data_dir="data/digits", save_dir="runs/digits-resne
     train_start = time.time()
     summary = fit(cfg)
     train_seconds = time.time() - train_start
+    run = Run(save_dir)
     onnx_path = onnx_io.export(save_dir)
-    report = verify(save_dir, onnx_path, data_dir)
-    save_report(report)
-    state = read_json(os.path.join(save_dir, "best.json"))
-    log("")
-    log(table(report))
-    p = report["parity"]
+    int8_path = quantize(save_dir)
+    reports = {}
+    for kind, path in (("fp32", onnx_path), ("int8", int8_path)):
+        reports[kind] = verify(save_dir, path, data_dir)
+        run.write_verify_report(reports[kind])
+        log("")
+        log(table(reports[kind]))
+    fp32, int8 = (reports[k]["runtimes"]["onnxruntime"] for k in ("fp32", "int8"))
     lines = [
         "",
-        f"ResNet-{summary['depth']} on digits, {epochs} epochs (lr drops after epochs "
-        f"{', '.join(f'{s:g}' for s in steps)}), best epoch {state['epoch']}",
-        f"  training          {train_seconds:6.1f} s ({summary['seconds_per_epoch']:.1f} s/epoch, "
-        f"{summary['images_per_second']:.0f} img/s)",
-        f"  val top-1 error   MXNet {100 * report['mxnet']['single']['top1_err']:.2f}%   "
-        f"onnxruntime {100 * report['onnxruntime']['single']['top1_err']:.2f}%   "
-        f"(multiscale {100 * report['onnxruntime']['multiscale']['top1_err']:.2f}%)",
-        f"  parity            max |diff| {p['max_abs_diff']:.1e}, relative {p['max_rel_diff']:.1e}, "
-        f"top-1 agreement {100 * p['top1_agreement']:.0f}%",
-        f"  made              {save_dir}/val_error.png   (train / validation error per epoch)",
-        f"                    {onnx_path}   (ONNX, dynamic batch and size)",
-        f"                    {save_dir}/verify.json, summary.json, metrics.jsonl, model-symbol.json",
+        f"{summary.model} on digits, {epochs} epochs (lr drops after epochs {', '.join(f'{s:g}' for s in steps)})",
+        f"  training          {train_seconds:6.1f} s ({summary.seconds_per_epoch:.1f} s/epoch, "
+        f"{summary.images_per_second:.0f} img/s)",
+        f"  val top-1 error   {100 * summary.val_top1_err:.2f}% at the final epoch (MXNet); onnxruntime fp32 "
+        f"{100 * fp32['single']['top1_err']:.2f}%, int8 {100 * int8['single']['top1_err']:.2f}%; "
+        f"multiscale {100 * fp32['multiscale']['top1_err']:.2f}%",
+        f"                    ({BEST_LABEL}: {summary.best_epoch}, {100 * summary.best_val_top1_err:.2f}%)",
+        f"  onnxruntime       fp32 {fp32['images_per_second']:.0f} img/s, int8 {int8['images_per_second']:.0f} "
+        f"img/s ({int8['images_per_second'] / fp32['images_per_second']:.2f}x)",
+        f"  made              {run.plot}   (train / validation error per epoch)",
+        f"                    {onnx_path}, {int8_path}   (ONNX fp32 and INT8, dynamic batch and size)",
+        f"                    {run.verify_report}, {run.summary}, {run.metrics}",
         f"  total             {time.time() - started:.0f} s",
     ]
     for line in lines:
         log(line)
-    return {"summary": summary, "verify": report, "train_seconds": train_seconds, "onnx": onnx_path}
+    return {"summary": summary, "verify": reports, "train_seconds": train_seconds, "onnx": onnx_path,
+            "int8": int8_path}

@@ -1,5 +1,27 @@
-"""The one exception type for bad input: its message is a single line that says what to do."""
+"""Errors that end a command with a one-line message and an exit code (no traceback).
+
+`UserError` is bad input the user can fix; `TrainingDiverged` and `Interrupted` are how a run ends
+early. Command-line tools print `error: <message>` and exit with `exit_code`.
+"""
 
 
-class UserError(Exception):
-    """Bad input the user can fix. Command-line tools print the message and exit with status 2."""
+class JobError(Exception):
+    """A one-line, actionable message; the command exits with `exit_code`."""
+    exit_code = 2
+
+
+class UserError(JobError):
+    """Bad input the user can fix: a missing file, a contradicting option, a corrupt record."""
+
+
+class TrainingDiverged(JobError):
+    """The loss became NaN or infinite; the last good checkpoint stays on disk."""
+    exit_code = 3
+
+
+class Interrupted(JobError):
+    """Ctrl-C or SIGTERM: the run stopped between batches; the last checkpoint is complete."""
+
+    def __init__(self, message, signum):
+        super().__init__(message)
+        self.exit_code = 128 + signum

@@ -35,13 +35,12 @@ def evaluate(predict, data_dir, meta, scales=None, batch_size=100, max_images=No
     per scale, and throughput. Scales default to the recipe's. `keep_logits` adds {scale: (N, C)}."""
     from tqdm import tqdm
 
-    from .recipes import RECIPES
-    crop = meta["crop_size"]
-    scales = tuple(scales or RECIPES[meta["family"]].eval_scales)
+    crop = meta.crop_size
+    scales = tuple(scales or meta.recipe.eval_scales)
     wanted = tuple(dict.fromkeys((crop,) + scales))  # the single scale first, no repeats
     wrong = {key: [] for key in [*(("scale", s) for s in wanted), "multi"]}
     seconds, images, logits = 0.0, 0, {s: [] for s in wanted}
-    total = meta["counts"]["val"] if max_images is None else min(max_images, meta["counts"]["val"])
+    total = meta.counts["val"] if max_images is None else min(max_images, meta.counts["val"])
     for labels, batch in tqdm(multiscale_batches(data_dir, meta, wanted, batch_size, max_images=max_images),
                               total=-(-total // batch_size), desc="evaluate", unit="batch", disable=not progress):
         probs = {}

@@ -1,25 +1,28 @@
 """Input pipelines over a packed folder: `mx.io.ImageRecordIter` for training and validation (crop,
 flip, scale jitter and mean subtraction in MXNet's C++ threads), and a multiscale reader for evaluation.
 
-All statistics (mean, crop size, classes) come from the folder's dataset.json.
+All statistics (mean, crop size, classes) come from the folder's dataset.json (a DatasetMeta).
 
 Make a new ImageRecordIter for every pass and never call reset(): in MXNet 1.9 reset() on a fresh
 iterator drops the first batch, and the pass after a padded last batch skips the records that padded
-it. A per-epoch seed (seed + epoch) also makes epoch e reproducible, which exact resume needs.
+it. A per-epoch seed (`epoch_seed`) also makes epoch e reproducible, which exact resume needs.
 """
-import os
-
 import mxnet as mx
 import numpy as np
 
-from .recipes import RECIPES
+from .dataset import split_path
+
+
+def epoch_seed(seed, epoch):
+    """The shuffle seed of one epoch: distinct for every (seed, epoch) pair of any realistic run."""
+    return seed * 100003 + epoch
 
 
 def _record_iter(data_dir, meta, split, batch_size, threads, num_parts, part_index, **kw):
-    crop = meta["crop_size"]
-    r, g, b = meta["mean_rgb"]
+    crop = meta.crop_size
+    r, g, b = meta.mean_rgb
     return mx.io.ImageRecordIter(
-        path_imgrec=os.path.join(data_dir, f"{split}.rec"), path_imgidx=os.path.join(data_dir, f"{split}.idx"),
+        path_imgrec=split_path(data_dir, split), path_imgidx=split_path(data_dir, split, "idx"),
         data_shape=(3, crop, crop), batch_size=batch_size, mean_r=r, mean_g=g, mean_b=b,
         preprocess_threads=threads, num_parts=num_parts, part_index=part_index, verbose=False,
         # The prefetching iterator (ctx='gpu', the default, also right for CPU training) leaks each
@@ -29,9 +32,9 @@ def _record_iter(data_dir, meta, split, batch_size, threads, num_parts, part_ind
 
 
 def train_iter(data_dir, meta, batch_size, seed=0, threads=4, num_parts=1, part_index=0):
-    """One epoch of training batches in an order drawn from `seed` (pass seed + epoch), with the
-    recipe's augmentation: random crop, flip, scale jitter, mean subtraction."""
-    recipe = RECIPES[meta["family"]]
+    """One epoch of training batches in an order drawn from `seed` (pass `epoch_seed(seed, epoch)`),
+    with the recipe's augmentation: random crop, flip, scale jitter, mean subtraction."""
+    recipe = meta.recipe
     # No seed_aug: MXNet 1.9 reseeds the augmenter with it for every batch, so the i-th image of every
     # batch would get the same crop and flip. The default per-thread generators are fixed, so the
     # batches still depend on `seed` alone.
@@ -46,14 +49,14 @@ def val_iter(data_dir, meta, batch_size, threads=4, num_parts=1, part_index=0):
 
     The last batch wraps around to the first records and says so in `batch.pad`: skip that many.
     (round_batch=False is worse in MXNet 1.9: pad stays 0 and the tail holds garbage labels.)"""
-    extra = {"resize": meta["crop_size"]} if meta["family"] == "miniplaces" else {}
+    extra = {"resize": meta.crop_size} if meta.family == "miniplaces" else {}
     return _record_iter(data_dir, meta, "val", batch_size, threads, num_parts, part_index,
                         shuffle=False, **extra)
 
 
 def whole_image(img, meta):
     """The image as it was before packing: the stored one minus its padding (HWC NDArray)."""
-    pad = meta.get("pad") or 0
+    pad = meta.pad or 0
     return img[pad:img.shape[0] - pad, pad:img.shape[1] - pad] if pad else img
 
 
@@ -72,9 +75,9 @@ def multiscale_batches(data_dir, meta, scales, batch_size=100, split="val", max_
 
     Decoding and resizing use MXNet's own OpenCV, so the native scale matches `val_iter` exactly.
     One reader for MXNet and onnxruntime evaluation: both see the same pixels."""
-    mean = np.array(meta["mean_rgb"], np.float32).reshape(1, 3, 1, 1)
-    total = meta["counts"][split] if max_images is None else min(max_images, meta["counts"][split])
-    reader = mx.recordio.MXRecordIO(os.path.join(data_dir, f"{split}.rec"), "r")
+    mean = np.array(meta.mean_rgb, np.float32).reshape(1, 3, 1, 1)
+    total = meta.counts[split] if max_images is None else min(max_images, meta.counts[split])
+    reader = mx.recordio.MXRecordIO(split_path(data_dir, split), "r")
     try:
         done = 0
         while done < total:

@@ -6,8 +6,12 @@ Mini-Places2: 8n+2 layers (default n = 9), stride-2 stem, 32/64/128/256 filters,
 Both use post-activation blocks (conv-BN-ReLU, conv-BN, + shortcut, ReLU) and neon's head:
 global average pooling -> linear without bias -> BatchNorm. Softmax belongs to the loss.
 """
+from dataclasses import dataclass
+
 import mxnet as mx
 from mxnet.gluon import nn
+
+from .recipes import family_of
 
 # neon's BatchNorm: running = 0.9 * running + 0.1 * batch, eps 1e-3 (Gluon's default eps is 1e-5).
 BN_MOMENTUM = 0.9
@@ -107,10 +111,14 @@ class NeonResNet(nn.HybridBlock):
             self.output = nn.HybridSequential(prefix="")
             self.output.add(nn.Dense(classes, use_bias=False, in_units=in_channels), _bn(classes))
 
+    @classmethod
+    def depth_for(cls, n):
+        """Layers with weights along the main path: stem + 2 per block + output linear."""
+        return 2 + 2 * n * cls._num_stages
+
     @property
     def depth(self):
-        """Layers with weights along the main path: stem + 2 per block + output linear."""
-        return 2 + 2 * self.n * self._num_stages
+        return self.depth_for(self.n)
 
     def hybrid_forward(self, F, x):
         return self.output(self.features(x))
@@ -141,11 +149,36 @@ def init_params(net, ctx=None):
     return net
 
 
+FAMILIES = {"cifar": CifarResNet, "miniplaces": MiniPlacesResNet}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything that defines a network of the family: build it, name it, know its depth."""
+    family: str      # "cifar" or "miniplaces" (recipes.family_of)
+    n: int
+    shortcut: str = "A"
+    classes: int = None
+
+    @property
+    def depth(self):
+        return FAMILIES[self.family].depth_for(self.n)
+
+    @property
+    def name(self):
+        return f"ResNet-{self.depth}"
+
+    @property
+    def input_size(self):
+        return FAMILIES[self.family].input_size
+
+    def build(self, ctx=None, initialize=True):
+        cls = FAMILIES[self.family]
+        net = cls(self.n, self.classes or (100 if cls is MiniPlacesResNet else 10), self.shortcut)
+        return init_params(net, ctx) if initialize else net
+
+
 def get_model(dataset, n, classes=None, shortcut="A", ctx=None, initialize=True):
     """The network for a packed dataset name: `miniplaces`, or the CIFAR family for any other
     (`cifar10`, `digits`, a `folder` dataset). `classes` defaults to 10 (CIFAR) / 100 (Mini-Places2)."""
-    if dataset == "miniplaces":
-        net = MiniPlacesResNet(n, classes or 100, shortcut)
-    else:
-        net = CifarResNet(n, classes or 10, shortcut)
-    return init_params(net, ctx) if initialize else net
+    return ModelSpec(family_of(dataset), n, shortcut, classes).build(ctx, initialize)

@@ -4,7 +4,8 @@ import os
 
 
 def floats(text):
-    return [float(x) if "." in x else int(x) for x in text.split(",") if x.strip()]
+    """`90,135` or `15,22.5` -> [90.0, 135.0] / [15.0, 22.5] (epochs may be fractional)."""
+    return [float(x) for x in text.split(",") if x.strip()]
 
 
 def train_parser(description=None):
@@ -42,4 +43,7 @@ def train_parser(description=None):
     r.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --save-dir")
     r.add_argument("--force", action="store_true", help="start over in a --save-dir that holds a run")
     r.add_argument("--eval-every", type=int, default=1, help="validate every N epochs (and after the last)")
+    r.add_argument("--export", choices=["final", "best"], default="final",
+                   help="the model exported at the end: the final epoch (the result, as neon reports it), or the "
+                        "best one, selected on the validation set")
     return p

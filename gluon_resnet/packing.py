@@ -3,22 +3,36 @@
 Output is written to a hidden folder inside `out` and renamed into place at the end (dataset.json
 last), so an interrupted or failed pack never leaves a dataset that looks complete.
 """
-import json
 import multiprocessing
 import os
 import shutil
 import tempfile
-import time
+from dataclasses import dataclass
 
 import numpy as np
 
+from .dataset import META_FILE, OUTPUTS, SPLITS, DatasetMeta, split_path, write_meta
 from .errors import UserError
 from .recipes import RECIPES, family_of
 
 PAD_MODES = {"mean": "mean", "zero": "constant", "edge": "edge", "reflect": "reflect"}
-SPLITS = ("train", "val")
-OUTPUTS = [f"{s}.{ext}" for s in SPLITS for ext in ("rec", "idx", "lst")] + ["dataset.json"]
-FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PackDefaults:
+    pad: int = 4              # CIFAR: 32x32 stored as 40x40 for the random 32x32 crops
+    size: int = None          # resize to size x size before padding (None: keep)
+    keep_bytes: bool = False  # store the original encoded bytes instead of PNG
+
+
+# How each dataset is packed unless told otherwise (tools/im2rec_pack.py and pack() share these).
+DEFAULTS = {
+    "cifar10": PackDefaults(),
+    "digits": PackDefaults(),
+    "folder": PackDefaults(size=32),
+    # 128x128 JPEGs stored as they come: no padding, no re-encoding.
+    "miniplaces": PackDefaults(pad=0, keep_bytes=True),
+}
 
 
 def pad_image(img, pad, mode):
@@ -69,21 +83,30 @@ class _Encoder:
             return raw, stats, rgb.shape[:2]
         padded = pad_image(rgb, self.pad, self.pad_mode)
         ok, png = cv2.imencode(".png", np.ascontiguousarray(padded[:, :, ::-1]))  # lossless, stored BGR
+        if not ok:
+            raise UserError(f"{item.name}: OpenCV could not encode it as PNG (shape {padded.shape}); "
+                            f"check that it is a colour image")
         return png.tobytes(), stats, padded.shape[:2]
 
 
 def check_out(out, force):
-    if os.path.exists(os.path.join(out, "dataset.json")) and not force:
-        raise UserError(f"{out} already holds a packed dataset (dataset.json); pass --force to overwrite it")
+    if os.path.exists(os.path.join(out, META_FILE)) and not force:
+        raise UserError(f"{out} already holds a packed dataset ({META_FILE}); pass --force to overwrite it")
     if os.path.exists(out) and not os.path.isdir(out):
         raise UserError(f"--out {out} is a file, not a folder")
 
 
-def pack(source, name, out, pad=4, pad_mode="mean", size=None, keep_bytes=False, workers=1,
+def pack(source, name, out, pad=None, pad_mode="mean", size=None, keep_bytes=None, workers=1,
          seed=0, force=False, progress=True):
-    """Pack `source` into `out`; returns the dataset.json dict."""
+    """Pack `source` into `out`; returns its DatasetMeta. Unset pad / size / keep_bytes come from the
+    dataset's DEFAULTS, so the library packs exactly as the command line does."""
     from mxnet import recordio
     from tqdm import tqdm
+
+    d = DEFAULTS.get(name, PackDefaults())
+    pad = d.pad if pad is None else pad
+    size = d.size if size is None else size
+    keep_bytes = d.keep_bytes if keep_bytes is None else keep_bytes
 
     if pad_mode not in PAD_MODES:
         raise UserError(f"--pad-mode must be one of {', '.join(PAD_MODES)}, not {pad_mode!r}")
@@ -95,15 +118,15 @@ def pack(source, name, out, pad=4, pad_mode="mean", size=None, keep_bytes=False,
     tmp = tempfile.mkdtemp(prefix=".packing-", dir=out)
     encoder = _Encoder(pad, pad_mode, size, keep_bytes and pad == 0 and not size)
     pool = multiprocessing.get_context("spawn").Pool(workers) if workers > 1 else None
-    start, counts, shapes, sums, pixels = time.time(), {}, set(), np.zeros(3), 0
+    counts, shapes, sums, pixels = {}, set(), np.zeros(3), 0
     try:
         for split in SPLITS:
             items = source.splits[split]
             if split == "train":  # shuffled once, so contiguous shards (num_parts) mix the classes
                 items = [items[i] for i in np.random.RandomState(seed).permutation(len(items))]
-            rec = recordio.MXIndexedRecordIO(os.path.join(tmp, f"{split}.idx"), os.path.join(tmp, f"{split}.rec"), "w")
+            rec = recordio.MXIndexedRecordIO(split_path(tmp, split, "idx"), split_path(tmp, split), "w")
             results = pool.imap(encoder, items, chunksize=64) if pool else map(encoder, items)
-            with open(os.path.join(tmp, f"{split}.lst"), "w") as lst:
+            with open(split_path(tmp, split, "lst"), "w") as lst:
                 for i, (item, (data, (s, n), shape)) in enumerate(tqdm(zip(items, results), total=len(items),
                                                                   desc=f"{name} {split}", unit="img",
                                                                   disable=not progress)):
@@ -115,73 +138,42 @@ def pack(source, name, out, pad=4, pad_mode="mean", size=None, keep_bytes=False,
             rec.close()
             counts[split] = len(items)
         family = family_of(name)
-        stored = list(shapes.pop()) if len(shapes) == 1 else None
-        meta = {
-            "format_version": FORMAT_VERSION,
-            "name": name,
-            "family": family,
-            "classes": list(source.classes),
-            "num_classes": len(source.classes),
-            "counts": counts,
-            "image_size": stored,
-            "crop_size": size or RECIPES[family].crop,
+        meta = DatasetMeta(
+            name=name, family=family, classes=list(source.classes), counts=counts,
+            crop_size=size or RECIPES[family].crop,
             # Per-channel RGB mean on the 0-255 scale over the training images, before padding.
-            "mean_rgb": [round(float(v), 4) for v in sums / max(pixels, 1)],
-            "pad": pad,
-            "pad_mode": pad_mode if pad else None,
-            "encoding": "original bytes" if encoder.keep_bytes else "png",
-            "source": {"description": source.description, "sha256": source.sha256},
-            "shuffle_seed": seed,
-        }
-        with open(os.path.join(tmp, "dataset.json"), "w") as f:
-            json.dump(meta, f, indent=2)
-            f.write("\n")
-        if os.path.exists(os.path.join(out, "dataset.json")):
-            os.remove(os.path.join(out, "dataset.json"))  # the old set is incomplete from here on
+            mean_rgb=[round(float(v), 4) for v in sums / max(pixels, 1)],
+            image_size=list(shapes.pop()) if len(shapes) == 1 else None,
+            pad=pad, pad_mode=pad_mode if pad else None,
+            encoding="original bytes" if encoder.keep_bytes else "png",
+            source={"description": source.description, "sha256": source.sha256}, shuffle_seed=seed)
+        write_meta(tmp, meta)
+        if os.path.exists(os.path.join(out, META_FILE)):
+            os.remove(os.path.join(out, META_FILE))  # the old set is incomplete from here on
         for fname in OUTPUTS:  # dataset.json last: its presence marks a complete pack
             os.replace(os.path.join(tmp, fname), os.path.join(out, fname))
-        meta["seconds"] = round(time.time() - start, 1)
         return meta
     finally:
         if pool:
             pool.terminate()
         shutil.rmtree(tmp, ignore_errors=True)
-        if created and not os.path.exists(os.path.join(out, "dataset.json")):
+        if created and not os.path.exists(os.path.join(out, META_FILE)):
             shutil.rmtree(out, ignore_errors=True)
 
 
-def summary(meta, out):
+def summary(meta, out, seconds=None):
     """The one-screen report printed after packing."""
     size = lambda f: os.path.getsize(os.path.join(out, f)) / 2**20  # noqa: E731
-    lines = [f"packed {meta['name']} ({meta['source']['description']}) into {out} in {meta.get('seconds', '?')} s",
-             f"  classes      {meta['num_classes']}: {', '.join(meta['classes'][:10])}"
-             + (" ..." if meta["num_classes"] > 10 else "")]
+    lines = [f"packed {meta.name} ({meta.source['description']}) into {out}"
+             + (f" in {seconds} s" if seconds is not None else ""),
+             f"  classes      {meta.num_classes}: {', '.join(meta.classes[:10])}"
+             + (" ..." if meta.num_classes > 10 else "")]
     for s in SPLITS:
-        lines.append(f"  {s:<12} {meta['counts'][s]:>7,} images  {size(s + '.rec'):8.1f} MiB  {s}.rec / .idx / .lst")
-    img = meta["image_size"]
-    lines += [f"  stored       {'x'.join(map(str, img)) if img else 'mixed sizes'} {meta['encoding']}"
-              + (f", padded {meta['pad']} px ({meta['pad_mode']})" if meta["pad"] else ""),
-              f"  crop         {meta['crop_size']}x{meta['crop_size']} ({meta['family']} recipe)",
-              "  mean RGB     " + " ".join(f"{v:.2f}" for v in meta["mean_rgb"]),
-              f"  source sha256 {meta['source']['sha256'][:16]}..."]
+        lines.append(f"  {s:<12} {meta.counts[s]:>7,} images  {size(s + '.rec'):8.1f} MiB  {s}.rec / .idx / .lst")
+    img = meta.image_size
+    lines += [f"  stored       {'x'.join(map(str, img)) if img else 'mixed sizes'} {meta.encoding}"
+              + (f", padded {meta.pad} px ({meta.pad_mode})" if meta.pad else ""),
+              f"  crop         {meta.crop_size}x{meta.crop_size} ({meta.family} recipe)",
+              "  mean RGB     " + " ".join(f"{v:.2f}" for v in meta.mean_rgb),
+              f"  source sha256 {meta.source['sha256'][:16]}..."]
     return "\n".join(lines)
-
-
-def read_meta(data_dir):
-    """dataset.json of a packed folder, with an actionable error when it is missing or unreadable."""
-    path = os.path.join(data_dir, "dataset.json")
-    if not os.path.isfile(path):
-        raise UserError(f"{data_dir} is not a packed dataset (no dataset.json): run "
-                        f"`python tools/im2rec_pack.py --dataset ... --out {data_dir}` first")
-    try:
-        with open(path) as f:
-            meta = json.load(f)
-    except ValueError as e:
-        raise UserError(f"{path} is not valid JSON ({e}); pack the dataset again with --force") from None
-    missing = [k for k in ("name", "family", "classes", "mean_rgb", "crop_size", "counts") if k not in meta]
-    if missing:
-        raise UserError(f"{path} lacks {', '.join(missing)}; pack the dataset again with --force")
-    for split in SPLITS:
-        if not os.path.isfile(os.path.join(data_dir, f"{split}.rec")):
-            raise UserError(f"{data_dir}/{split}.rec is missing; pack the dataset again with --force")
-    return meta

@@ -1,4 +1,5 @@
-"""Every number of neon's two recipes, in one place (see RECIPE.md).
+"""Every number of neon's two recipes, in one place: neon's `examples/cifar10_msra.py` and the model
+zoo's Mini-Places2 DeepResNet (README tables, training and evaluation scripts), He et al. 2015.
 
 A packed dataset names its family in dataset.json; training and evaluation read their defaults here.
 """

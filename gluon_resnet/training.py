@@ -1,29 +1,30 @@
 """Training with neon's recipe: SGD + momentum, weight decay on every trained parameter, the learning
 rate dropped at fixed epochs by `MultiFactorScheduler`, data-parallel over any number of devices.
 
-`fit(cfg)` runs a whole job: it resumes exactly from the newest checkpoint, writes metrics.jsonl and a
+`fit(args)` runs a whole job: it resumes exactly from the newest checkpoint, writes metrics.jsonl and a
 checkpoint after every epoch, stops cleanly on Ctrl-C / SIGTERM or a diverged loss, and at the end
-exports the best model, writes summary.json and val_error.png.
+exports the final epoch's model (or the best one, `--export best`), writes summary.json and val_error.png.
 """
-import json
+import argparse
 import logging
 import math
-import os
 import resource
 import signal
 import time
+from dataclasses import dataclass
 
 import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from . import checkpoint, devices
-from .errors import UserError
+from . import devices, report
+from .dataset import read_meta
+from .errors import Interrupted, TrainingDiverged, UserError
 from .evaluation import topk_wrong
-from .iterators import train_iter, val_iter
-from .models import get_model
-from .packing import read_meta
-from .recipes import RECIPES
+from .iterators import epoch_seed, train_iter, val_iter
+from .models import ModelSpec
+from .plots import plot_run
+from .run import Run, RunState, Score
 from .summary import count_parameters
 
 log = logging.getLogger("gluon_resnet")
@@ -34,77 +35,75 @@ RUN_KEYS = ("n", "shortcut", "lr", "wd", "mom", "lr_factor", "lr_step_epochs", "
 NEVER = 10 ** 12  # MultiFactorScheduler needs a step; one no run reaches means "no drop"
 
 
-class Interrupted(UserError):
-    """Ctrl-C or SIGTERM: the run stopped between batches; the last checkpoint is complete."""
-
-    def __init__(self, message, signum):
-        super().__init__(message)
-        self.exit_code = 128 + signum
-
-
 # ---------------------------------------------------------------- configuration
 
 def recipe_defaults(meta):
-    r = RECIPES[meta["family"]]
+    r = meta.recipe
     return dict(n=9, shortcut="A", lr=r.lr, wd=r.wd, mom=r.momentum, lr_factor=r.lr_factor,
-                lr_step_epochs=list(r.lr_step_epochs), batch_size=r.batch_size, num_epochs=r.num_epochs,
+                lr_step_epochs=[float(e) for e in r.lr_step_epochs], batch_size=r.batch_size, num_epochs=r.num_epochs,
                 warmup_epochs=0.0, warmup_lr=None, dtype="float32", seed=0)
 
 
-def depth_of(meta, n):
-    return (8 if meta["family"] == "miniplaces" else 6) * n + 2
+@dataclass
+class Job:
+    """A resolved training command: every option filled, the dataset read, the checkpoint to resume."""
+    cfg: argparse.Namespace
+    meta: object          # DatasetMeta
+    run: Run
+    resume_from: RunState = None
 
 
-def resolve(cfg):
+def resolve(args):
     """Fill unset arguments (None) from the checkpoint being resumed, else from the dataset's recipe.
-
-    Returns (cfg, meta, state, prefix); state/prefix are None for a new run."""
+    `args` itself is left as it was."""
+    cfg = argparse.Namespace(**vars(args))
     meta = read_meta(cfg.data_dir)
     defaults = recipe_defaults(meta)
-    save_dir = cfg.save_dir or os.path.join(
-        "runs", f"{meta['name']}-resnet{depth_of(meta, cfg.n if cfg.n is not None else defaults['n'])}")
-    state, prefix = checkpoint.latest(save_dir) if os.path.isdir(save_dir) else (None, None)
+    spec = ModelSpec(meta.family, cfg.n if cfg.n is not None else defaults["n"])
+    run = Run(cfg.save_dir or f"runs/{meta.name}-resnet{spec.depth}")
+    state = run.latest()
     if cfg.resume and state is None:
-        raise UserError(f"--resume: {save_dir} holds no complete checkpoint; leave out --resume to start a run")
+        raise UserError(f"--resume: {run.dir} holds no complete checkpoint; leave out --resume to start a run")
     if state is not None and not cfg.resume:
         if not cfg.force:
-            raise UserError(f"{save_dir} already holds a run (epoch {state['epoch']} done): pass --resume to "
+            raise UserError(f"{run.dir} already holds a run (epoch {state.epoch} done): pass --resume to "
                             f"continue it, --force to start over, or --save-dir for a new run")
-        state = prefix = None
+        state = None
     if state is not None:
-        saved = state["args"]
+        saved = state.args
         for key in RUN_KEYS:
             given = getattr(cfg, key)
             if given is not None and given != saved[key]:
-                raise UserError(f"--resume: {save_dir} was trained with --{key.replace('_', '-')} "
+                raise UserError(f"--resume: {run.dir} was trained with --{key.replace('_', '-')} "
                                 f"{_show(saved[key])}, not {_show(given)}; resume with the same value, or "
                                 f"start a new run in another --save-dir")
             setattr(cfg, key, saved[key])
         if cfg.num_epochs is None:
             cfg.num_epochs = saved["num_epochs"]
-        _check_same_dataset(state["dataset"], meta, save_dir, cfg.data_dir)
+        _check_same_dataset(state.dataset, meta, run.dir, cfg.data_dir)
     for key, value in defaults.items():
         if getattr(cfg, key) is None:
             setattr(cfg, key, value)
     if cfg.warmup_lr is None:
         cfg.warmup_lr = cfg.lr * 0.1
-    cfg.save_dir = save_dir
-    if state is not None and cfg.num_epochs <= state["epoch"]:
-        raise UserError(f"--resume: {save_dir} has finished {state['epoch']} epochs already; pass a larger "
+    cfg.save_dir = run.dir
+    if state is not None and cfg.num_epochs <= state.epoch:
+        raise UserError(f"--resume: {run.dir} has finished {state.epoch} epochs already; pass a larger "
                         f"--num-epochs to extend the run")
-    return cfg, meta, state, prefix
+    return Job(cfg, meta, run, state)
 
 
 def _show(v):
-    return ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+    fmt = lambda x: f"{x:g}" if isinstance(x, float) else str(x)  # noqa: E731
+    return ",".join(map(fmt, v)) if isinstance(v, (list, tuple)) else fmt(v)
 
 
 def _check_same_dataset(saved, meta, save_dir, data_dir):
     for key in ("name", "classes", "counts", "mean_rgb", "crop_size"):
-        if saved.get(key) != meta.get(key):
+        if getattr(saved, key) != getattr(meta, key):
             raise UserError(f"--resume: {save_dir} was trained on a different dataset than {data_dir} "
                             f"({key} differs); point --data-dir at the original, or start a new run")
-    if saved.get("source", {}).get("sha256") != meta.get("source", {}).get("sha256"):
+    if saved.source.get("sha256") != meta.source.get("sha256"):
         raise UserError(f"--resume: {data_dir} was packed from another source than the one {save_dir} was "
                         f"trained on (source checksum differs); start a new run in another --save-dir")
 
@@ -159,38 +158,46 @@ def train_step(net, trainer, loss_fn, data, label, ctxs, dtype="float32"):
     return outs, ys, losses
 
 
-def train_one_epoch(net, trainer, loss_fn, batches, ctxs, cfg, epoch, total, should_stop):
-    """One pass over `batches`; returns (mean loss, top-1 error, images, peak GPU MiB or None)."""
+@dataclass
+class EpochStats:
+    loss: float
+    top1_err: float
+    images: int
+    seconds: float
+    gpu_memory_mib: float = None   # peak GPU memory in use; None on the CPU
+
+
+def train_one_epoch(net, trainer, loss_fn, batches, ctxs, cfg, epoch, total, check_stop):
+    """One pass over `batches` (`total` of them). `check_stop()` runs after every batch and raises
+    to stop the run there."""
     from tqdm import tqdm
     loss_sum = wrong = seen = 0
     peak = None
-    bar = tqdm(batches, total=total, desc=f"epoch {epoch}/{cfg.num_epochs}", unit="batch", leave=False,
-               disable=None, dynamic_ncols=True)
     start = time.time()
-    for i, batch in enumerate(bar):
-        outs, ys, losses = train_step(net, trainer, loss_fn, batch.data[0], batch.label[0], ctxs, cfg.dtype)
-        batch_loss = sum(float(l.sum().asscalar()) for l in losses)
-        if not math.isfinite(batch_loss):
-            raise UserError(f"the loss became {batch_loss} at epoch {epoch}, batch {i + 1} (lr "
-                            f"{trainer.learning_rate:g}): training diverged. The last good checkpoint is in "
-                            f"{cfg.save_dir}; start again with a lower --lr or with --warmup-epochs")
-        for o, y in zip(outs, ys):
-            wrong += int((o.argmax(axis=1) != y.astype(o.dtype)).sum().asscalar())
-        loss_sum += batch_loss
-        seen += batch.data[0].shape[0]
-        if i % 20 == 0:
-            used = devices.memory_used_mb(ctxs)
-            peak = max(peak or 0, max(used)) if used else peak
-        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", img_s=f"{seen / (time.time() - start):.0f}")
-        if should_stop():
-            return None
-        if i + 1 == total:  # a larger shard has a batch more: every worker stops at the same count
-            break
-    bar.close()
-    return loss_sum / seen, wrong / seen, seen, peak
+    with tqdm(batches, total=total, desc=f"epoch {epoch}/{cfg.num_epochs}", unit="batch", leave=False,
+              disable=None, dynamic_ncols=True) as bar:
+        for i, batch in enumerate(bar):
+            outs, ys, losses = train_step(net, trainer, loss_fn, batch.data[0], batch.label[0], ctxs, cfg.dtype)
+            batch_loss = sum(float(l.sum().asscalar()) for l in losses)
+            if not math.isfinite(batch_loss):
+                raise TrainingDiverged(f"the loss became {batch_loss} at epoch {epoch}, batch {i + 1} (lr "
+                                       f"{trainer.learning_rate:g}): training diverged. The last good checkpoint "
+                                       f"is in {cfg.save_dir}; start again with a lower --lr or with --warmup-epochs")
+            for o, y in zip(outs, ys):
+                wrong += int((o.argmax(axis=1) != y.astype(o.dtype)).sum().asscalar())
+            loss_sum += batch_loss
+            seen += batch.data[0].shape[0]
+            if i % 20 == 0:
+                used = devices.memory_used_mb(ctxs)
+                peak = max(peak or 0, max(used)) if used else peak
+            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", img_s=f"{seen / (time.time() - start):.0f}")
+            check_stop()
+            if i + 1 == total:  # a larger shard has a batch more: every worker stops at the same count
+                break
+    return EpochStats(loss_sum / seen, wrong / seen, seen, time.time() - start, peak)
 
 
-def evaluate(net, batches, ctxs, dtype="float32"):
+def validate(net, batches, ctxs, dtype="float32"):
     """Top-1 and top-5 error over a validation iterator (the last batch's wrap-around is skipped)."""
     wrong1 = wrong5 = seen = 0
     for batch in batches:
@@ -206,30 +213,46 @@ def evaluate(net, batches, ctxs, dtype="float32"):
 
 # ---------------------------------------------------------------- the whole job
 
-def setup_logging(save_dir, rank=0):
-    """Log to stderr and <save_dir>/train.log; workers other than rank 0 only to stderr, tagged."""
-    os.makedirs(save_dir, exist_ok=True)
+def setup_logging(run, rank=0):
+    """Log to stderr and the run's train.log; workers other than rank 0 only to stderr, tagged."""
+    import os
+    os.makedirs(run.dir, exist_ok=True)
     log.setLevel(logging.INFO)
     for h in list(log.handlers):
         log.removeHandler(h)
     fmt = logging.Formatter("%(asctime)s " + (f"[worker {rank}] " if rank else "") + "%(message)s", "%H:%M:%S")
     handlers = [logging.StreamHandler()]
     if rank == 0:
-        handlers.append(logging.FileHandler(os.path.join(save_dir, "train.log")))
+        handlers.append(logging.FileHandler(run.log))
     for h in handlers:
         h.setFormatter(fmt)
         log.addHandler(h)
     log.propagate = False
 
 
-def _signals():
-    """Install Ctrl-C / SIGTERM handlers that only record the signal; returns (getter, restore)."""
-    got = []
-    old = {s: signal.signal(s, lambda signum, frame: got.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
-    return (lambda: got[0] if got else None), (lambda: [signal.signal(s, h) for s, h in old.items()])
+class StopSignals:
+    """Ctrl-C / SIGTERM handlers that only record the signal; `check(where)` raises Interrupted at a
+    point where the run can stop cleanly (between batches, or between epochs)."""
+
+    def __init__(self, resume_command):
+        self.resume_command, self.got = resume_command, []
+
+    def __enter__(self):
+        self.old = {s: signal.signal(s, lambda signum, frame: self.got.append(signum))
+                    for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc):
+        for s, h in self.old.items():
+            signal.signal(s, h)
+
+    def check(self, where):
+        if self.got:
+            raise Interrupted(f"stopped by {signal.Signals(self.got[0]).name} {where}. Resume with: "
+                              f"{self.resume_command}", self.got[0])
 
 
-def _cmdline(cfg, workers=1):
+def resume_command(cfg, workers=1):
     parts = ["python tools/train.py", f"--data-dir {cfg.data_dir}", f"--save-dir {cfg.save_dir}", "--resume"]
     if cfg.gpus:
         parts.append(f"--gpus {cfg.gpus}")
@@ -242,128 +265,79 @@ def _cmdline(cfg, workers=1):
     return " ".join(parts)
 
 
-def fit(cfg):
-    """Train (or resume) a run; returns its summary dict."""
-    cfg, meta, state, prefix = resolve(cfg)
+def fit(args):
+    """Train (or resume) a run; returns its report.Summary (None on workers other than rank 0)."""
+    job = resolve(args)
+    cfg, meta, run = job.cfg, job.meta, job.run
     ctxs = devices.contexts(cfg.gpus, cfg.cpus)
     devices.check_dtype(cfg.dtype, ctxs)
     kvstore, rank, workers = devices.make_kvstore(cfg.kv_store, ctxs)
-    setup_logging(cfg.save_dir, rank)
-    if state is None and rank == 0:
-        checkpoint.clear(cfg.save_dir)  # a new run (with --force over an old one)
+    setup_logging(run, rank)
+    if job.resume_from is None and rank == 0:
+        run.clear()  # a new run (with --force over an old one)
 
     mx.random.seed(cfg.seed)
     np.random.seed(cfg.seed)
-    net = get_model(meta["name"], cfg.n, classes=meta["num_classes"], shortcut=cfg.shortcut, ctx=ctxs)
+    spec = ModelSpec(meta.family, cfg.n, cfg.shortcut, meta.num_classes)
+    net = spec.build(ctx=ctxs)
     if cfg.dtype != "float32":
         net.cast(cfg.dtype)
     net.hybridize(static_alloc=True, static_shape=True)
-    iters = iters_per_epoch(meta["counts"]["train"], cfg.batch_size, workers)
+    iters = iters_per_epoch(meta.counts["train"], cfg.batch_size, workers)
     trainer = make_trainer(net, cfg, iters, kvstore)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    metrics_path = os.path.join(cfg.save_dir, "metrics.jsonl")
-    start_epoch, best = 0, {"val_top1_err": float("inf")}
-    if state is not None:
-        net.load_parameters(prefix + ".params", ctx=ctxs)
-        trainer.load_states(prefix + ".states")
-        start_epoch, best = state["epoch"], state["best"]
-        checkpoint.rewind_metrics(cfg.save_dir, start_epoch)
-        log.info(f"resuming {cfg.save_dir} after epoch {start_epoch} (update {state['num_update']})")
-    depth = depth_of(meta, cfg.n)
-    log.info(f"ResNet-{depth} (n={cfg.n}, shortcut {cfg.shortcut}, {count_parameters(net):,} parameters) on "
-             f"{meta['name']}: {meta['counts']['train']:,} train / {meta['counts']['val']:,} val images, "
+    start_epoch, best = 0, None
+    if job.resume_from is not None:
+        params, states = run.params_and_states(job.resume_from)
+        net.load_parameters(params, ctx=ctxs)
+        trainer.load_states(states)
+        start_epoch, best = job.resume_from.epoch, job.resume_from.best
+        run.rewind_metrics(start_epoch)
+        log.info(f"resuming {run.dir} after epoch {start_epoch} (update {job.resume_from.num_update})")
+    log.info(f"{spec.name} (n={cfg.n}, shortcut {cfg.shortcut}, {count_parameters(net):,} parameters) on "
+             f"{meta.name}: {meta.counts['train']:,} train / {meta.counts['val']:,} val images, "
              f"{len(ctxs)} x {ctxs[0].device_type}" + (f" on each of {workers} workers" if workers > 1 else "")
              + f", batch {cfg.batch_size}, lr {cfg.lr:g} x{cfg.lr_factor:g} at "
              f"epochs {_show(cfg.lr_step_epochs) or '-'}, wd {cfg.wd:g}, {cfg.num_epochs} epochs")
 
-    signal_got, restore_signals = _signals()
-    try:
+    with StopSignals(resume_command(cfg, workers)) as stop:
         for epoch in range(start_epoch + 1, cfg.num_epochs + 1):
-            if signal_got() is not None:  # arrived during validation or checkpointing: epoch - 1 is complete
-                raise Interrupted(f"stopped by {signal.Signals(signal_got()).name} after epoch {epoch - 1}, "
-                                  f"which is saved in {cfg.save_dir}. Resume with: {_cmdline(cfg, workers)}",
-                                  signal_got())
+            # A signal that came during validation or checkpointing: epoch - 1 is complete.
+            stop.check(f"after epoch {epoch - 1}, which is saved in {run.dir}")
             tic = time.time()
-            batches = train_iter(cfg.data_dir, meta, cfg.batch_size, seed=cfg.seed * 100003 + epoch,
+            batches = train_iter(cfg.data_dir, meta, cfg.batch_size, seed=epoch_seed(cfg.seed, epoch),
                                  threads=cfg.data_threads, num_parts=workers, part_index=rank)
-            result = train_one_epoch(net, trainer, loss_fn, batches, ctxs, cfg, epoch, iters,
-                                     lambda: signal_got() is not None)
+            stats = train_one_epoch(net, trainer, loss_fn, batches, ctxs, cfg, epoch, iters, lambda: stop.check(
+                f"during epoch {epoch}; the last complete checkpoint is epoch {epoch - 1} in {run.dir}"))
             del batches
-            if result is None:
-                signum = signal_got()
-                raise Interrupted(f"stopped by {signal.Signals(signum).name} during epoch {epoch}; the last "
-                                  f"complete checkpoint is epoch {epoch - 1} in {cfg.save_dir}. Resume with: "
-                                  f"{_cmdline(cfg, workers)}", signum)
-            train_loss, train_err, seen, gpu_peak = result
-            train_seconds = time.time() - tic
             if rank != 0:  # rank 0 validates and writes; the others go straight on
-                log.info(f"epoch {epoch:3d}/{cfg.num_epochs}  loss {train_loss:.4f}  {seen / train_seconds:.0f} img/s")
+                log.info(f"epoch {epoch:3d}/{cfg.num_epochs}  loss {stats.loss:.4f}  "
+                         f"{stats.images / stats.seconds:.0f} img/s")
                 continue
-            row = {"epoch": epoch, "lr": trainer.learning_rate, "train_loss": train_loss,
-                   "train_top1_err": train_err, "val_top1_err": None, "val_top5_err": None}
+            top1 = top5 = None
             if epoch % cfg.eval_every == 0 or epoch == cfg.num_epochs:
-                row["val_top1_err"], row["val_top5_err"] = evaluate(
-                    net, val_iter(cfg.data_dir, meta, cfg.batch_size, threads=cfg.data_threads), ctxs, cfg.dtype)
-            row.update(epoch_seconds=time.time() - tic, images_per_second=seen / train_seconds,
-                       peak_memory_mb=gpu_peak if gpu_peak is not None else
-                       resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-            is_best = row["val_top1_err"] is not None and row["val_top1_err"] < best["val_top1_err"]
+                top1, top5 = validate(net, val_iter(cfg.data_dir, meta, cfg.batch_size, threads=cfg.data_threads),
+                                      ctxs, cfg.dtype)
+            row = {"epoch": epoch, "lr": trainer.learning_rate, "train_loss": stats.loss,
+                   "train_top1_err": stats.top1_err, "val_top1_err": top1, "val_top5_err": top5,
+                   "epoch_seconds": time.time() - tic, "images_per_second": stats.images / stats.seconds,
+                   "gpu_memory_mib": stats.gpu_memory_mib,
+                   "host_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            is_best = top1 is not None and (best is None or top1 < best.val_top1_err)
             if is_best:
-                best = {k: row[k] for k in ("epoch", "val_top1_err", "val_top5_err")}
-            with open(metrics_path, "a") as f:
-                f.write(json.dumps(row) + "\n")
-            checkpoint.save(cfg.save_dir, net, trainer, {
-                "epoch": epoch, "num_update": trainer.optimizer.num_update, "best": best,
-                "args": {k: getattr(cfg, k) for k in RUN_KEYS + ("num_epochs", "data_dir")},
-                "dataset": meta}, is_best)
-            val = (f"val top-1 {100 * row['val_top1_err']:.2f}% top-5 {100 * row['val_top5_err']:.2f}%"
-                   if row["val_top1_err"] is not None else "val -")
-            log.info(f"epoch {epoch:3d}/{cfg.num_epochs}  lr {row['lr']:.4g}  loss {train_loss:.4f}  train top-1 "
-                     f"{100 * train_err:.2f}%  {val}  {row['epoch_seconds']:.1f} s  "
-                     f"{row['images_per_second']:.0f} img/s")
-    finally:
-        restore_signals()
-    return finish(cfg.save_dir) if rank == 0 else None
+                best = Score(epoch, top1, top5)
+            run.append_metrics(row)
+            run.save(net, trainer, RunState(epoch, trainer.optimizer.num_update,
+                                            {k: getattr(cfg, k) for k in RUN_KEYS + ("num_epochs", "data_dir")},
+                                            meta, best), is_best)
+            log.info(report.epoch_line(row, cfg.num_epochs))
 
-
-def export_best(save_dir):
-    """The best checkpoint as a hybridized export: model-symbol.json + model-0000.params, input `data`.
-    Returns the loaded network."""
-    net, state = checkpoint.load_model(save_dir, "best")
-    net.hybridize()
-    crop = state["dataset"]["crop_size"]
-    net(mx.nd.zeros((1, 3, crop, crop)))  # export needs one forward pass after hybridize()
-    tmp = os.path.join(save_dir, f".export-{os.getpid()}")
-    net.export(tmp, epoch=0)
-    for suffix in ("-0000.params", "-symbol.json"):  # symbol last: it is what readers look for first
-        os.replace(tmp + suffix, os.path.join(save_dir, "model" + suffix))
-    return net
-
-
-def finish(save_dir):
-    """Export the best model, write summary.json and val_error.png, print neon's table."""
-    from .plots import plot_run, read_metrics
-    rows = read_metrics(save_dir)
-    best = checkpoint.read_json(os.path.join(save_dir, "best.json"))
-    a, meta = best["args"], best["dataset"]
-    net = export_best(save_dir)
-    summary = {
-        "model": f"ResNet-{depth_of(meta, a['n'])}", "depth": depth_of(meta, a["n"]), "n": a["n"],
-        "shortcut": a["shortcut"], "parameters": count_parameters(net), "dataset": meta["name"],
-        "epochs": rows[-1]["epoch"], "best_epoch": best["best"]["epoch"],
-        "best_val_top1_err": best["best"]["val_top1_err"], "best_val_top5_err": best["best"]["val_top5_err"],
-        "final_val_top1_err": rows[-1]["val_top1_err"],
-        "seconds_per_epoch": float(np.median([r["epoch_seconds"] for r in rows])),
-        "images_per_second": float(np.median([r["images_per_second"] for r in rows])),
-        "peak_memory_mb": max(r["peak_memory_mb"] for r in rows),
-        "total_seconds": sum(r["epoch_seconds"] for r in rows),
-    }
-    checkpoint.write_json(os.path.join(save_dir, "summary.json"), summary)
-    plot = plot_run(save_dir)
-    log.info("\n| Model Depth | Memory Footprint | Seconds per Epoch | Validation Error % |\n"
-             "| ----------- | ---------------- | ----------------- | ------------------ |\n"
-             f"| {summary['depth']:<11} | {summary['peak_memory_mb']:>8.0f} MiB     | "
-             f"{summary['seconds_per_epoch']:>17.1f} | {100 * summary['best_val_top1_err']:>18.2f} |")
-    log.info(f"best epoch {summary['best_epoch']}: top-1 {100 * summary['best_val_top1_err']:.2f}%, top-5 "
-             f"{100 * summary['best_val_top5_err']:.2f}%; wrote {save_dir}/model-symbol.json, summary.json, {plot}")
+    if rank != 0:
+        return None
+    net, exported = run.export_mxnet(cfg.export)
+    summary = report.summarize(run.read_metrics(), exported, cfg.export, count_parameters(net))
+    run.write_summary(summary)
+    plot_run(run)
+    log.info(report.neon_table(summary))
+    log.info(report.closing_line(summary, run))
     return summary

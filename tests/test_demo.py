@@ -17,14 +17,22 @@ def test_demo_pipeline_end_to_end(tmp_path):
     data, runs = str(tmp_path / "data" / "digits"), str(tmp_path / "runs" / "digits-resnet8")
     lines = []
     result = run_demo(epochs=8, n=1, data_dir=data, save_dir=runs, log=lines.append)
-    assert result["onnx"] == os.path.join(runs, "model.onnx") and result["summary"]["depth"] == 8
-    for f in ("val_error.png", "model.onnx", "verify.json", "summary.json", "metrics.jsonl", "model-symbol.json"):
+    assert result["onnx"] == os.path.join(runs, "model.onnx") and result["summary"].depth == 8
+    for f in ("val_error.png", "model.onnx", "model.int8.onnx", "verify.json", "summary.json", "metrics.jsonl",
+              "model-symbol.json"):
         assert os.path.exists(os.path.join(runs, f)), f
-    report = json.load(open(os.path.join(runs, "verify.json")))
-    assert report["ok"] and report["mxnet"]["single"] == report["onnxruntime"]["single"]
-    assert report["onnxruntime"]["single"]["top1_err"] < 0.25  # ResNet-8, 8 epochs; chance is 0.9
+    reports = json.load(open(os.path.join(runs, "verify.json")))
+    fp32, int8 = reports["fp32"], reports["int8"]
+    assert fp32["ok"] and set(fp32["runtimes"]) == {"onnxruntime", "openvino", "opencv"}
+    assert fp32["runtimes"]["onnxruntime"]["single"] == fp32["mxnet"]["single"]
+    assert fp32["mxnet"]["single"]["top1_err"] < 0.25  # ResNet-8, 8 epochs; chance is 0.9
+    # The headline is the final epoch's, in summary.json, the MXNet export and the ONNX metadata alike.
+    summary = json.load(open(os.path.join(runs, "summary.json")))
+    assert fp32["epoch"] == summary["epochs"] == summary["exported_epoch"] == 8
+    assert abs(summary["val_top1_err"] - fp32["mxnet"]["single"]["top1_err"]) < 1e-9
+    assert int8["model"] == "int8" and int8["runtimes"]["onnxruntime"]["judged_by"] == "accuracy"
     text = "\n".join(lines)
-    assert "val top-1 error" in text and "parity" in text and "model.onnx" in text
+    assert "at the final epoch" in text and "selected on the validation set" in text and "int8" in text
     # A second run reuses the packed data and starts the run over: no "already exists" failure.
     again = []
     run_demo(epochs=1, n=1, data_dir=data, save_dir=runs, log=again.append)

@@ -12,10 +12,14 @@ def test_cpu_contexts():
         devices.contexts("", 0)
 
 
-def test_gpus_on_cpu_build_says_what_to_install():
-    assert not devices.has_cuda()  # this project's machines run the CPU wheel
+def test_gpus_on_cpu_build_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(devices, "has_cuda", lambda: False)  # what the CPU wheel answers, on any install
     with pytest.raises(UserError, match="CPU build: pip install mxnet-cu112==1.9.1"):
         devices.contexts("0")
+
+
+def test_has_cuda_reads_the_installed_build():
+    assert devices.has_cuda() == mx.runtime.Features().is_enabled("CUDA")
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from gluon_resnet.evaluation import evaluate, softmax, topk_wrong
-from gluon_resnet.packing import read_meta
+from gluon_resnet.dataset import read_meta
 
 
 def test_topk_wrong():

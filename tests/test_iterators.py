@@ -6,7 +6,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from test_packing import read_records
 
 from gluon_resnet.iterators import multiscale_batches, train_iter, val_iter
-from gluon_resnet.packing import read_meta
+from gluon_resnet.dataset import read_meta
 
 
 def _epoch(it):
@@ -30,7 +30,7 @@ def _locate(crop, windows):
 
 def test_train_crops_flips_and_mean(packed_cifar):
     meta = read_meta(packed_cifar)
-    mean = np.array(meta["mean_rgb"], np.float32).reshape(3, 1, 1)
+    mean = np.array(meta.mean_rgb, np.float32).reshape(3, 1, 1)
     labels, stored, _ = read_records(packed_cifar, "train")
     stored = np.stack(stored).transpose(0, 3, 1, 2).astype(np.float32)     # N, 3, 40, 40
     windows = sliding_window_view(stored, (32, 32), axis=(2, 3)).transpose(0, 2, 3, 1, 4, 5)  # N, 9, 9, 3, 32, 32
@@ -74,7 +74,7 @@ def test_validation_is_the_original_minus_mean(packed_cifar, cifar_batches):
     rows, val_labels = cifar_batches["test_batch"]
     assert data.shape == (20, 3, 32, 32) and labels.tolist() == val_labels  # last batch's pad is dropped
     expected = cifar_images(rows).transpose(0, 3, 1, 2).astype(np.float32) \
-        - np.array(meta["mean_rgb"], np.float32).reshape(1, 3, 1, 1)
+        - np.array(meta.mean_rgb, np.float32).reshape(1, 3, 1, 1)
     np.testing.assert_array_equal(data, expected)
 
 
@@ -108,7 +108,7 @@ def test_miniplaces_train_is_scale_jittered_112_crops(packed_miniplaces):
 def test_multiscale_native_scale_equals_val_iterator(packed, request):
     data_dir = request.getfixturevalue(packed)
     meta = read_meta(data_dir)
-    crop = meta["crop_size"]
+    crop = meta.crop_size
     data, labels = _epoch(val_iter(data_dir, meta, batch_size=4))
     got = list(multiscale_batches(data_dir, meta, (crop, 2 * crop), batch_size=4))
     np.testing.assert_array_equal(np.concatenate([g[1][crop] for g in got]), data)
@@ -122,6 +122,6 @@ def test_multiscale_resizes_the_unpadded_image(packed_cifar, cifar_batches):
     labels, batch = next(multiscale_batches(packed_cifar, meta, (48,), batch_size=3))
     original = mx.nd.array(cifar_images(cifar_batches["test_batch"][0])[1], dtype="uint8")
     expected = mx.image.imresize(original, 48, 48, interp=1).asnumpy().transpose(2, 0, 1) \
-        - np.array(meta["mean_rgb"], np.float32).reshape(3, 1, 1)
+        - np.array(meta.mean_rgb, np.float32).reshape(3, 1, 1)
     np.testing.assert_array_equal(batch[48][1], expected)
     assert len(list(multiscale_batches(packed_cifar, meta, (32,), batch_size=7, max_images=9))) == 2

@@ -65,12 +65,28 @@ def test_hybrid_equals_imperative_and_export_roundtrip(tmp_path, dataset, n, siz
         np.testing.assert_allclose(_forward(loaded, s), imperative[s], rtol=1e-5, atol=1e-5)
 
 
-def test_batchnorm_follows_neon():
-    net = get_model("cifar10", 3)
-    bns = [b for b in net.collect_params().values() if b.name.endswith("gamma")]
-    assert bns and all(p.data().asnumpy().min() == 1 for p in bns)
-    bn = net.features[1]
-    assert bn._kwargs["eps"] == 1e-3 and bn._kwargs["momentum"] == 0.9
+def test_every_batchnorm_follows_neon():
+    from mxnet.gluon import nn
+
+    from gluon_resnet.summary import _blocks
+    bns = [b for b in _blocks(get_model("cifar10", 3)) if isinstance(b, nn.BatchNorm)]
+    assert len(bns) == 20  # stem, two per block, the head's
+    assert all(b._kwargs["eps"] == 1e-3 and b._kwargs["momentum"] == 0.9 for b in bns)  # Gluon: 1e-5, 0.9
+
+
+def test_option_b_is_gluoncv_cifar_resnet20_v1_plus_neons_final_batchnorm():
+    """The same layers, in the same order and shapes, as GluonCV's cifar_resnet20_v1; neon's head adds a
+    BatchNorm(10) after a linear layer without bias (GluonCV's Dense has one)."""
+    from gluoncv.model_zoo import get_model as gluoncv_model
+    ours = get_model("cifar10", 3, shortcut="B")
+    theirs = gluoncv_model("cifar_resnet20_v1", classes=10)
+    theirs.initialize()
+    theirs(mx.nd.zeros((1, 3, 32, 32)))
+    shapes = lambda net: [p.shape for p in net.collect_params().values()]  # noqa: E731
+    ours_shapes, theirs_shapes = shapes(ours), shapes(theirs)
+    assert theirs_shapes[-2:] == [(10, 64), (10,)]          # Dense weight and bias
+    assert ours_shapes[-5:] == [(10, 64), (10,), (10,), (10,), (10,)]  # Dense without bias, BatchNorm(10)
+    assert ours_shapes[:-5] == theirs_shapes[:-2]
 
 
 def test_init_is_kaiming_gaussian_over_fan_in():

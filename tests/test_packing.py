@@ -9,7 +9,8 @@ import pytest
 from conftest import cifar_images, write_cifar_binary, write_cifar_python, write_miniplaces
 
 from gluon_resnet.errors import UserError
-from gluon_resnet.packing import pack, pad_image, read_meta
+from gluon_resnet.dataset import read_meta
+from gluon_resnet.packing import pack, pad_image
 from gluon_resnet.sources import read_cifar10, read_digits, read_miniplaces
 
 
@@ -37,12 +38,12 @@ TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
 
 def test_cifar_pack_contents(packed_cifar, cifar_batches):
     meta = read_meta(packed_cifar)
-    assert meta["counts"] == {"train": 60, "val": 20}
-    assert meta["classes"][0] == "airplane" and meta["num_classes"] == 10
-    assert meta["image_size"] == [40, 40] and meta["crop_size"] == 32 and meta["pad_mode"] == "mean"
+    assert meta.counts == {"train": 60, "val": 20}
+    assert meta.classes[0] == "airplane" and meta.num_classes == 10
+    assert meta.image_size == [40, 40] and meta.crop_size == 32 and meta.pad_mode == "mean"
     originals, labels = _originals(cifar_batches, TRAIN)
     # The mean is over the unpadded training images.
-    np.testing.assert_allclose(meta["mean_rgb"], originals.reshape(-1, 3).mean(axis=0), atol=1e-4)
+    np.testing.assert_allclose(meta.mean_rgb, originals.reshape(-1, 3).mean(axis=0), atol=1e-4)
 
     got_labels, got, _ = read_records(packed_cifar, "train")
     # Training records are shuffled: match each stored image to its original by its unpadded centre.
@@ -120,9 +121,9 @@ def test_extracted_folder_reads_like_tarball(tmp_path, cifar_tarball):
 
 def test_miniplaces_keeps_jpeg_bytes(packed_miniplaces, miniplaces_raw):
     meta = read_meta(packed_miniplaces)
-    assert meta["counts"] == {"train": 12, "val": 6} and meta["encoding"] == "original bytes"
-    assert meta["classes"] == ["abbey", "bamboo_forest", "kitchen"] and meta["crop_size"] == 112
-    assert meta["family"] == "miniplaces" and meta["pad"] == 0
+    assert meta.counts == {"train": 12, "val": 6} and meta.encoding == "original bytes"
+    assert meta.classes == ["abbey", "bamboo_forest", "kitchen"] and meta.crop_size == 112
+    assert meta.family == "miniplaces" and meta.pad == 0
     lst = [line.split("\t") for line in open(os.path.join(packed_miniplaces, "val.lst")).read().splitlines()]
     labels, _, raw = read_records(packed_miniplaces, "val")
     for (_, label, rel), y, buf in zip(lst, labels, raw):
@@ -136,8 +137,8 @@ def test_miniplaces_mean_is_of_decoded_training_images(miniplaces_root, tmp_path
     meta = pack(read_miniplaces(miniplaces_root), "miniplaces", out, pad=0, keep_bytes=True, progress=False)
     imgs = [cv2.imread(os.path.join(miniplaces_root, "images", line.split()[0]))[:, :, ::-1]
             for line in open(os.path.join(miniplaces_root, "development_kit", "data", "train.txt"))]
-    np.testing.assert_allclose(meta["mean_rgb"], np.stack(imgs).reshape(-1, 3).mean(axis=0), atol=1e-4)
-    assert meta["image_size"] == [128, 128]
+    np.testing.assert_allclose(meta.mean_rgb, np.stack(imgs).reshape(-1, 3).mean(axis=0), atol=1e-4)
+    assert meta.image_size == [128, 128]
 
 
 def test_miniplaces_devkit_found_in_each_documented_place(tmp_path):
@@ -168,8 +169,8 @@ def test_folder_dataset(tmp_path):
             for k in range(n):
                 cv2.imwrite(str(tmp_path / split / cls / f"{k}.png"), rng.randint(0, 256, (50, 70, 3)).astype(np.uint8))
     meta = pack(read_folder(str(tmp_path)), "folder", str(tmp_path / "out"), size=32, progress=False)
-    assert meta["classes"] == ["cat", "dog"] and meta["counts"] == {"train": 6, "val": 4}
-    assert meta["image_size"] == [40, 40] and meta["crop_size"] == 32
+    assert meta.classes == ["cat", "dog"] and meta.counts == {"train": 6, "val": 4}
+    assert meta.image_size == [40, 40] and meta.crop_size == 32
 
 
 # ---------------------------------------------------------------- bad input

@@ -13,8 +13,8 @@ import pytest
 from conftest import ROOT, train_args
 
 from gluon_resnet import get_model
-from gluon_resnet.errors import UserError
-from gluon_resnet.training import fit, make_scheduler, make_trainer, train_step
+from gluon_resnet.errors import TrainingDiverged, UserError
+from gluon_resnet.training import fit, make_scheduler, make_trainer, resolve, train_step
 
 SCHEDULE = Namespace(lr=0.1, lr_factor=0.1, lr_step_epochs=[90, 135], warmup_epochs=0, warmup_lr=0.01)
 
@@ -106,11 +106,16 @@ def test_learns_digits_and_writes_every_artifact(tmp_path, packed_digits):
     assert rows[-1]["val_top1_err"] < 0.25  # chance is 0.9
     assert [r["lr"] for r in rows] == pytest.approx([0.1] * 6 + [0.01, 0.001])
     keys = {"epoch", "lr", "train_loss", "train_top1_err", "val_top1_err", "val_top5_err", "epoch_seconds",
-            "images_per_second", "peak_memory_mb"}
+            "images_per_second", "gpu_memory_mib", "host_rss_mib"}
     assert keys <= set(rows[0]) and all(0 <= r["train_top1_err"] <= 1 for r in rows)
+    assert rows[0]["gpu_memory_mib"] is None and rows[0]["host_rss_mib"] > 100  # CPU: host memory, named so
     for f in ("model-symbol.json", "model-0000.params", "summary.json", "val_error.png", "best.params", "train.log"):
         assert os.path.exists(tmp_path / "run" / f), f
-    assert summary["depth"] == 8 and summary["best_val_top1_err"] == min(r["val_top1_err"] for r in rows)
+    # The headline is the final epoch; the best is kept apart, for what it is.
+    assert summary.depth == 8 and summary.val_top1_err == rows[-1]["val_top1_err"]
+    assert summary.best_val_top1_err == min(r["val_top1_err"] for r in rows)
+    assert summary.exported_epoch == 8 and summary.exported_selection == "final"
+    assert summary.peak_gpu_memory_mib is None and summary.peak_host_rss_mib > 100
     assert len([f for f in os.listdir(tmp_path / "run") if f.endswith(".states")]) == 3  # the last three kept
 
 
@@ -137,7 +142,7 @@ def test_sigterm_stops_within_seconds_and_resume_works(tmp_path, packed_digits):
 
 
 def test_diverged_loss_stops_with_a_message(tmp_path, packed_cifar):
-    with pytest.raises(UserError, match=r"loss became (nan|inf).*diverged.*lower --lr"):
+    with pytest.raises(TrainingDiverged, match=r"loss became (nan|inf).*diverged.*lower --lr"):
         fit(train_args("--data-dir", packed_cifar, "--n", 1, "--batch-size", 20, "--lr", 1e30,
                        "--num-epochs", 3, "--save-dir", tmp_path / "run"))
     assert not [f for f in os.listdir(tmp_path / "run") if f.startswith("checkpoint-")]
@@ -155,8 +160,12 @@ def test_missing_data_dir(tmp_path):
 
 
 def test_gpus_on_the_cpu_build(tmp_path, packed_cifar):
-    _fails("CPU build: pip install mxnet-cu112", "--data-dir", packed_cifar, "--gpus", "0,1",
-           "--save-dir", tmp_path / "r")
+    from gluon_resnet.devices import has_cuda
+    if has_cuda():  # the .[gpu] install: ask for a GPU number no machine has
+        _fails("there is no GPU 64", "--data-dir", packed_cifar, "--gpus", "64", "--save-dir", tmp_path / "r")
+    else:
+        _fails("CPU build: pip install mxnet-cu112", "--data-dir", packed_cifar, "--gpus", "0,1",
+               "--save-dir", tmp_path / "r")
     _fails("GPU numbers separated by commas", "--data-dir", packed_cifar, "--gpus", "a", "--save-dir", tmp_path / "r")
 
 
@@ -181,3 +190,18 @@ def test_resume_that_contradicts_the_checkpoint(tmp_path, packed_cifar, cifar_ba
     pack(read_cifar10(write_cifar_python(tmp_path / "o.tar.gz", other)), "cifar10", str(tmp_path / "o"), progress=False)
     _fails("different dataset|another source", "--data-dir", tmp_path / "o", "--save-dir", run, "--resume",
            "--num-epochs", 2)
+
+
+def test_resolve_fills_a_copy_and_leaves_the_arguments_alone(packed_cifar, tmp_path):
+    args = train_args("--data-dir", packed_cifar, "--save-dir", tmp_path / "r")
+    before = vars(args).copy()
+    job = resolve(args)
+    assert vars(args) == before
+    assert job.cfg.lr == 0.1 and job.cfg.lr_step_epochs == [90, 135] and job.cfg.n == 9
+    assert job.run.dir == str(tmp_path / "r") and job.resume_from is None and job.meta.name == "cifar10"
+
+
+def test_lr_step_epochs_are_floats():
+    from gluon_resnet.options import floats
+    assert floats("90,135") == [90.0, 135.0] and all(isinstance(x, float) for x in floats("90,135"))
+    assert floats("15,22.5") == [15.0, 22.5]

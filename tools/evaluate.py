@@ -1,47 +1,6 @@
 #!/usr/bin/env python
-"""Top-1 / top-5 error of a trained run on its validation set, single-scale and multiscale
-(the whole image at each scale, softmax averaged): the port of neon's cifar10_eval.py / miniplaces_eval.py."""
-import argparse
-import json
-
-from _bootstrap import main_guard
-
-
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--save-dir", required=True, help="a run folder of tools/train.py")
-    p.add_argument("--data-dir", help="packed dataset (default: the one the run was trained on)")
-    p.add_argument("--scales", help="comma-separated multiscale sizes (default: the recipe's)")
-    p.add_argument("--checkpoint", choices=["best", "latest"], default="best")
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--max-images", type=int)
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    return p.parse_args(argv)
-
-
-@main_guard
-def main(argv=None):
-    args = parse_args(argv)
-    from gluon_resnet.checkpoint import load_model
-    from gluon_resnet.evaluation import evaluate, mxnet_predictor
-    from gluon_resnet.packing import read_meta
-    net, state = load_model(args.save_dir, args.checkpoint)
-    data_dir = args.data_dir or state["args"]["data_dir"]
-    meta = read_meta(data_dir)
-    net.hybridize()
-    scales = [int(s) for s in args.scales.split(",")] if args.scales else None
-    result = evaluate(mxnet_predictor(net), data_dir, meta, scales, args.batch_size, args.max_images,
-                      progress=not args.json)
-    if args.json:
-        print(json.dumps({k: result[k] for k in ("single", "multiscale")}))
-    else:
-        print(f"{args.save_dir} (epoch {state['epoch']}) on {data_dir}, {result['images']} images")
-        for name, r in [(f"single {result['single']['scale']}px", result["single"])] + \
-                [(f"  at {s}px", e) for s, e in result["per_scale"].items()] + \
-                [("multiscale " + ",".join(map(str, result["multiscale"]["scales"])), result["multiscale"])]:
-            print(f"  {name:<26} top-1 {100 * r['top1_err']:6.2f}%   top-5 {100 * r['top5_err']:6.2f}%")
-    return result
-
+"""Top-1 / top-5 error of a trained run on its validation set, single-scale and multiscale (the whole (gluon_resnet/cli/evaluate.py)"""
+from gluon_resnet.cli.evaluate import main, parse_args  # noqa: F401  (tests parse the README's commands with it)
 
 if __name__ == "__main__":
     main()

@@ -1,25 +1,6 @@
 #!/usr/bin/env python
-"""Train a neon model-zoo ResNet on a packed dataset with neon's recipe.
-
-    python tools/train.py --gpus 0,1 --n 9        # CIFAR-10 ResNet-56 on two GPUs
-    python tools/train.py --cpus 2 --n 3          # ResNet-20, data-parallel over two CPU contexts
-
-Unset options come from the dataset's recipe (dataset.json names it), or from the run being resumed.
-"""
-from _bootstrap import main_guard
-
-
-def parse_args(argv=None):
-    from gluon_resnet.options import train_parser
-    return train_parser(__doc__).parse_args(argv)
-
-
-@main_guard
-def main(argv=None):
-    args = parse_args(argv)
-    from gluon_resnet.training import fit
-    return fit(args)
-
+"""Train a neon model-zoo ResNet on a packed dataset with neon's recipe. (gluon_resnet/cli/train.py)"""
+from gluon_resnet.cli.train import main, parse_args  # noqa: F401  (tests parse the README's commands with it)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,48 @@
+"""Pack CIFAR-10, Mini-Places2, a class folder or the embedded digits into MXNet RecordIO.
+
+Writes train/val .rec + .idx + .lst and dataset.json (classes, counts, RGB mean, pad, crop) to --out.
+"""
+import argparse
+import os
+
+from . import main_guard
+
+
+def parse_args(argv=None):
+    from ..packing import PAD_MODES
+    from ..sources import DEFAULT_SRC, READERS
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--dataset", choices=sorted(READERS), default="cifar10")
+    p.add_argument("--src", help="raw data; default: " + ", ".join(f"{k}: {v}" for k, v in DEFAULT_SRC.items()))
+    p.add_argument("--out", help="output folder (default data/<dataset>)")
+    p.add_argument("--pad", type=int, help="pixels of padding per side (cifar10/digits/folder: 4, miniplaces: 0)")
+    p.add_argument("--pad-mode", choices=sorted(PAD_MODES), default="mean",
+                   help="neon padded with per-row/column means; the paper with zeros")
+    p.add_argument("--size", type=int, help="folder: resize images to SIZE x SIZE before padding (default 32)")
+    p.add_argument("--reencode", action="store_true",
+                   help="miniplaces: store PNG instead of the original JPEG bytes")
+    p.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel encoding processes")
+    p.add_argument("--seed", type=int, default=0, help="shuffle seed of the training records")
+    p.add_argument("--force", action="store_true", help="overwrite a packed dataset in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p.parse_args(argv)
+
+
+@main_guard
+def main(argv=None):
+    import time
+    args = parse_args(argv)
+    from ..errors import UserError
+    from ..packing import check_out, pack, summary
+    from ..sources import DEFAULT_SRC, READERS
+    if args.dataset == "folder" and not args.src:
+        raise UserError("--dataset folder needs --src DIR (with train/<class>/ and val/<class>/ images)")
+    out = args.out or os.path.join("data", args.dataset)
+    check_out(out, args.force)  # before reading a large source
+    start = time.time()
+    source = READERS[args.dataset](args.src or DEFAULT_SRC.get(args.dataset))
+    meta = pack(source, args.dataset, out, pad=args.pad, pad_mode=args.pad_mode, size=args.size,
+                keep_bytes=False if args.reencode else None, workers=max(1, args.workers),
+                seed=args.seed, force=args.force, progress=not args.quiet)
+    print(summary(meta, out, round(time.time() - start, 1)))
+    return meta

@@ -1,0 +1,26 @@
+"""Overlay the validation error of several runs (like the neon README's depth comparison), plus a
+zoomed companion: python tools/plot_runs.py runs/cifar10-resnet20 runs/cifar10-resnet56 ..."""
+import argparse
+import os
+
+from . import main_guard
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("runs", nargs="+", help="run folders holding metrics.jsonl")
+    p.add_argument("--out", default="val_error.png", help="the zoomed plot goes beside it as *_zoom.png")
+    return p.parse_args(argv)
+
+
+@main_guard
+def main(argv=None):
+    args = parse_args(argv)
+    from ..plots import plot_runs
+    from ..run import Run
+    runs = [Run(d) for d in args.runs]
+    for run in runs:
+        run.read_metrics()  # a folder that is no run fails here, by name
+    root, ext = os.path.splitext(args.out)
+    for out, zoom in ((args.out, False), (f"{root}_zoom{ext or '.png'}", True)):
+        print(plot_runs(runs, out, zoom=zoom))

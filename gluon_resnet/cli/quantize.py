@@ -1,0 +1,27 @@
+"""Quantize a run's ONNX model to INT8 (<save-dir>/model.int8.onnx): static QDQ, per-channel int8
+weights, calibrated on training images of the run's own packed dataset with the evaluation
+preprocessing. Check it with `python onnx_export/verify.py --model int8`."""
+import argparse
+
+from . import main_guard
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--save-dir", help="a run folder (default: the newest under runs/)")
+    p.add_argument("--data-dir", help="packed dataset to calibrate on (default: the one the run was trained on)")
+    p.add_argument("--images", type=int, default=300, help="training images to calibrate on")
+    p.add_argument("--method", choices=["MinMax", "Entropy", "Percentile"], default="MinMax",
+                   help="onnxruntime's calibration method")
+    p.add_argument("--out", help="default <save-dir>/model.int8.onnx")
+    return p.parse_args(argv)
+
+
+@main_guard
+def main(argv=None):
+    args = parse_args(argv)
+    from ..quantization import quantize
+    from ..run import Run
+    out = quantize(args.save_dir or Run.newest().dir, args.data_dir, args.out, args.images, args.method)
+    print(f"wrote {out} (INT8, calibrated on {args.images} training images, {args.method})")
+    return out

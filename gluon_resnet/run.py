@@ -1,0 +1,241 @@
+"""A training run's folder: where each file lives, and the typed records written there.
+
+    checkpoint-0007.params / .states / .json   parameters, trainer (optimizer) states, run state
+    best.params / best.json                    the epoch with the lowest validation error (selected on
+                                               the validation set, so never the headline)
+    metrics.jsonl                              one line per epoch
+    summary.json, val_error.png, train.log     written by training
+    model-symbol.json / model-0000.params      the exported MXNet model (input `data`)
+    model.onnx, model.int8.onnx, verify.json   ONNX exports and their check
+
+Every file is written atomically (temporary name, then rename). A checkpoint counts once its .json
+exists: that file is written last. This is the only module that knows these names.
+"""
+import glob
+import json
+import os
+import re
+from dataclasses import asdict, dataclass
+
+from .dataset import DatasetMeta
+from .errors import UserError
+from .models import ModelSpec
+
+KEEP_LAST = 3
+SELECTIONS = ("final", "best")   # which epoch a model comes from: the last one, or the best on validation
+
+
+def atomic(path, write):
+    """`write(tmp_path)`, then rename over `path`: a reader never sees a partial file."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_json(path, obj):
+    def write(tmp):
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=2)
+            f.write("\n")
+    atomic(path, write)
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+@dataclass(frozen=True)
+class Score:
+    """Validation error of one epoch (fractions)."""
+    epoch: int
+    val_top1_err: float
+    val_top5_err: float
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What a checkpoint needs besides the weights: the run's arguments, its dataset, where it is."""
+    epoch: int
+    num_update: int
+    args: dict               # the options the run is defined by (training.RUN_KEYS), num_epochs, data_dir
+    dataset: DatasetMeta
+    best: Score = None       # None until an epoch has been validated
+
+    @property
+    def model(self):
+        return ModelSpec(self.dataset.family, self.args["n"], self.args["shortcut"], self.dataset.num_classes)
+
+    @property
+    def data_dir(self):
+        return self.args["data_dir"]
+
+    def to_dict(self):
+        return {"epoch": self.epoch, "num_update": self.num_update, "args": self.args,
+                "dataset": self.dataset.to_dict(), "best": asdict(self.best) if self.best else None}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d["epoch"], d["num_update"], d["args"], DatasetMeta.from_dict(d["dataset"]),
+                   Score(**d["best"]) if d.get("best") else None)
+
+
+class Run:
+    """A run folder. `Run(save_dir).path` and friends are the only way to name its files."""
+
+    def __init__(self, save_dir):
+        self.dir = str(save_dir)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    metrics = property(lambda self: self.path("metrics.jsonl"))
+    summary = property(lambda self: self.path("summary.json"))
+    log = property(lambda self: self.path("train.log"))
+    plot = property(lambda self: self.path("val_error.png"))
+    mxnet_prefix = property(lambda self: self.path("model"))   # model-symbol.json, model-0000.params
+    onnx = property(lambda self: self.path("model.onnx"))
+    int8_onnx = property(lambda self: self.path("model.int8.onnx"))
+    verify_report = property(lambda self: self.path("verify.json"))
+    _best = property(lambda self: self.path("best"))
+
+    def _checkpoint(self, epoch):
+        return self.path(f"checkpoint-{epoch:04d}")
+
+    def __repr__(self):
+        return f"Run({self.dir!r})"
+
+    # ------------------------------------------------------------ checkpoints
+
+    def epochs(self):
+        """Epochs with a complete checkpoint, oldest first."""
+        found = []
+        for path in glob.glob(os.path.join(glob.escape(self.dir), "checkpoint-*.json")):
+            m = re.search(r"checkpoint-(\d+)\.json$", path)
+            prefix = path[:-len(".json")]
+            if m and os.path.exists(prefix + ".params") and os.path.exists(prefix + ".states"):
+                found.append(int(m.group(1)))
+        return sorted(found)
+
+    def latest(self):
+        """RunState of the newest complete checkpoint, or None."""
+        done = self.epochs() if os.path.isdir(self.dir) else []
+        return RunState.from_dict(read_json(self._checkpoint(done[-1]) + ".json")) if done else None
+
+    def params_and_states(self, state):
+        prefix = self._checkpoint(state.epoch)
+        return prefix + ".params", prefix + ".states"
+
+    def save(self, net, trainer, state, is_best):
+        """Write the checkpoint of `state.epoch`, refresh best.*, drop all but the last few."""
+        prefix = self._checkpoint(state.epoch)
+        atomic(prefix + ".params", net.save_parameters)
+        atomic(prefix + ".states", trainer.save_states)
+        if is_best:
+            atomic(self._best + ".params", net.save_parameters)
+            write_json(self._best + ".json", state.to_dict())
+        write_json(prefix + ".json", state.to_dict())
+        for old in self.epochs()[:-KEEP_LAST]:
+            self._drop(old)
+
+    def _drop(self, epoch):
+        for ext in (".json", ".params", ".states"):  # .json first: a half-deleted one is not "complete"
+            os.remove(self._checkpoint(epoch) + ext)
+
+    def clear(self):
+        """Remove checkpoints, best model and records: `--force` starts over."""
+        for epoch in self.epochs():
+            self._drop(epoch)
+        for path in (self.metrics, self._best + ".json", self._best + ".params", self.summary):
+            if os.path.exists(path):
+                os.remove(path)
+
+    def selected(self, which="final"):
+        """(RunState, params path) of the `final` epoch (the newest checkpoint) or the `best` one."""
+        if which not in SELECTIONS:
+            raise ValueError(f"which must be one of {SELECTIONS}, not {which!r}")
+        if which == "best" and os.path.exists(self._best + ".json"):
+            return RunState.from_dict(read_json(self._best + ".json")), self._best + ".params"
+        state = self.latest()
+        if state is None:
+            raise UserError(f"{self.dir} holds no checkpoint: train first with "
+                            f"`python tools/train.py --save-dir {self.dir}`")
+        if which == "best":
+            raise UserError(f"{self.dir} has no validated epoch (best.json); use the final epoch instead")
+        return state, self.params_and_states(state)[0]
+
+    def newest_checkpoint_time(self):
+        """mtime of the newest file a model can be loaded from (for staleness checks), or 0."""
+        paths = [self._best + ".params"] + [self._checkpoint(e) + ".params" for e in self.epochs()]
+        return max((os.path.getmtime(p) for p in paths if os.path.exists(p)), default=0)
+
+    def load_model(self, which="final", ctx=None):
+        """(network in float32 on `ctx`, RunState) of the `final` or `best` epoch."""
+        import mxnet as mx
+        state, params = self.selected(which)
+        net = state.model.build(initialize=False)
+        net.load_parameters(params, ctx=ctx or mx.cpu(), cast_dtype=True, dtype_source="current")
+        return net, state
+
+    def export_mxnet(self, which="final"):
+        """The chosen epoch as a hybridized MXNet export, model-symbol.json + model-0000.params with
+        input `data`. Returns (network, RunState)."""
+        import mxnet as mx
+        net, state = self.load_model(which)
+        net.hybridize()
+        size = state.dataset.crop_size
+        net(mx.nd.zeros((1, 3, size, size)))  # export needs one forward pass after hybridize()
+        tmp = self.path(f".export-{os.getpid()}")
+        net.export(tmp, epoch=0)
+        for suffix in ("-0000.params", "-symbol.json"):  # symbol last: readers look for it first
+            os.replace(tmp + suffix, self.mxnet_prefix + suffix)
+        return net, state
+
+    # ------------------------------------------------------------ records
+
+    def append_metrics(self, row):
+        with open(self.metrics, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def read_metrics(self):
+        if not os.path.exists(self.metrics):
+            raise UserError(f"{self.dir} has no metrics.jsonl: is it a run folder of tools/train.py?")
+        with open(self.metrics) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def rewind_metrics(self, last_epoch):
+        """Keep metrics.jsonl lines up to the checkpoint being resumed (a later line has no checkpoint)."""
+        if not os.path.exists(self.metrics):
+            return
+        rows = [json.dumps(r) + "\n" for r in self.read_metrics() if r["epoch"] <= last_epoch]
+
+        def write(tmp):
+            with open(tmp, "w") as f:
+                f.writelines(rows)
+        atomic(self.metrics, write)
+
+    def write_summary(self, summary):
+        write_json(self.summary, asdict(summary))
+
+    def read_summary(self):
+        return read_json(self.summary) if os.path.exists(self.summary) else None
+
+    def write_verify_report(self, report):
+        """verify.json keeps one report per model kind ("fp32", "int8"): a new one replaces its kind only."""
+        reports = read_json(self.verify_report) if os.path.exists(self.verify_report) else {}
+        write_json(self.verify_report, {**reports, report["model"]: report})
+        return self.verify_report
+
+    @staticmethod
+    def newest(runs_dir="runs"):
+        """The run under `runs_dir` with the newest checkpoint."""
+        found = [Run(os.path.dirname(p)) for p in glob.glob(os.path.join(runs_dir, "*", "checkpoint-*.json"))]
+        found = [r for r in found if r.epochs()]
+        if not found:
+            raise UserError(f"no trained run under {runs_dir}/: train one with `python tools/train.py`, "
+                            f"or pass --save-dir")
+        return max(found, key=lambda r: r.newest_checkpoint_time())

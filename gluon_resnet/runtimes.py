@@ -1,0 +1,96 @@
+"""One interface over the runtimes a user deploys the .onnx in: `load(name, path)` returns a
+predictor, a function from an NCHW float32 batch to logits.
+
+    onnxruntime     CUDA when onnxruntime-gpu offers it, else CPU
+    openvino        CPU in f32 (OpenVINO would pick bf16 on AVX-512 BF16 machines: exact parity needs f32)
+    openvino-bf16   CPU with its default bf16 inference precision: faster, about 1 % off in the logits
+    opencv          OpenCV's DNN module (cv2.dnn.readNetFromONNX)
+    reference       onnx.reference, the ONNX specification in numpy (slow: for tests)
+"""
+import importlib.util
+
+import numpy as np
+
+from .errors import UserError
+
+RUNTIMES = ("onnxruntime", "openvino", "openvino-bf16", "opencv", "reference")
+DEFAULT = ("onnxruntime", "openvino", "opencv")   # what verify.py runs unless told
+EXACT = {"onnxruntime", "openvino", "opencv", "reference"}  # float32 arithmetic: judged by logit parity
+_MODULE = {"onnxruntime": "onnxruntime", "openvino": "openvino", "openvino-bf16": "openvino", "opencv": "cv2",
+           "reference": "onnx"}
+
+
+def installed(name):
+    return importlib.util.find_spec(_MODULE[name]) is not None
+
+
+def parse(text):
+    """`--runtime a,b` -> names, checked; None or empty -> every installed default runtime."""
+    if not text:
+        return [r for r in DEFAULT if installed(r)]
+    names = [r.strip() for r in text.split(",") if r.strip()]
+    unknown = [r for r in names if r not in RUNTIMES]
+    if unknown:
+        raise UserError(f"--runtime {unknown[0]} is not one of {', '.join(RUNTIMES)}")
+    return names
+
+
+def _onnxruntime(path, provider=None):
+    import onnxruntime as ort
+    available = ort.get_available_providers()
+    if provider and provider not in available:
+        raise UserError(f"--provider {provider} is not available in this onnxruntime ({', '.join(available)})")
+    provider = provider or ("CUDAExecutionProvider" if "CUDAExecutionProvider" in available else "CPUExecutionProvider")
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    sess = ort.InferenceSession(path, options, providers=[provider])
+    name = sess.get_inputs()[0].name
+    return lambda x: sess.run(None, {name: np.ascontiguousarray(x, np.float32)})[0]
+
+
+def _openvino(path, precision):
+    import openvino as ov
+    compiled = ov.Core().compile_model(path, "CPU", {"INFERENCE_PRECISION_HINT": precision})
+    request = compiled.create_infer_request()
+    return lambda x: request.infer([np.ascontiguousarray(x, np.float32)])[0].copy()
+
+
+def _opencv(path):
+    import cv2
+    net = cv2.dnn.readNetFromONNX(path)
+
+    def predict(x):
+        net.setInput(np.ascontiguousarray(x, np.float32))
+        return net.forward().copy()
+    return predict
+
+
+def _reference(path):
+    from onnx.reference import ReferenceEvaluator
+    sess = ReferenceEvaluator(path)
+    return lambda x: sess.run(None, {"data": np.ascontiguousarray(x, np.float32)})[0]
+
+
+def load(name, path, provider=None):
+    """A predictor for the ONNX file at `path` in runtime `name`; raises ImportError when it is not installed."""
+    if not installed(name):
+        raise ImportError(f"{_MODULE[name]} is not installed")
+    if name == "onnxruntime":
+        return _onnxruntime(path, provider)
+    if name in ("openvino", "openvino-bf16"):
+        return _openvino(path, "f32" if name == "openvino" else "bf16")
+    if name == "opencv":
+        return _opencv(path)
+    return _reference(path)
+
+
+def describe(name, provider=None):
+    """Runtime and version, for reports."""
+    module = importlib.import_module(_MODULE[name])
+    version = getattr(module, "__version__", None) or getattr(module, "get_version", lambda: "?")()
+    extra = ""
+    if name == "onnxruntime":
+        available = module.get_available_providers()
+        extra = " " + (provider or ("CUDAExecutionProvider" if "CUDAExecutionProvider" in available
+                                    else "CPUExecutionProvider"))
+    return f"{name} {version}{extra}"

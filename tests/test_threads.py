@@ -1,0 +1,37 @@
+"""MXNet's CPU thread count: set by the programs (tools, demo), never by importing the library."""
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+
+SNIPPET = ("import os, warnings; warnings.filterwarnings('error', message='mxnet was imported'); {code}; "
+           "print(os.environ.get('OMP_NUM_THREADS'))")
+
+
+def _run(code):
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS")}
+    return subprocess.run([sys.executable, "-c", SNIPPET.format(code=code)], capture_output=True, text=True,
+                          cwd=ROOT, env=env)
+
+
+def test_importing_the_library_leaves_the_environment_alone():
+    r = _run("import gluon_resnet, gluon_resnet.training")
+    assert r.returncode == 0 and r.stdout.strip() == "None"
+
+
+def test_use_all_cores_before_mxnet():
+    r = _run("from gluon_resnet.threads import use_all_cores; use_all_cores(); import mxnet")
+    assert r.returncode == 0 and r.stdout.strip() == str(len(os.sched_getaffinity(0)))
+
+
+def test_use_all_cores_after_mxnet_is_reported():
+    r = _run("import mxnet; from gluon_resnet.threads import use_all_cores; use_all_cores()")
+    assert r.returncode != 0 and "call it first or set OMP_NUM_THREADS" in r.stderr
+
+
+def test_tools_set_it_before_mxnet_loads():
+    code = ("import sys; sys.argv = ['x']; from gluon_resnet.cli import main_guard; "
+            "main_guard(lambda: __import__('mxnet'))()")
+    r = _run(code)
+    assert r.returncode == 0 and r.stdout.strip() == str(len(os.sched_getaffinity(0)))
