@@ -43,6 +43,11 @@ def sha256_of(path, chunk=1 << 20):
     return h.hexdigest()
 
 
+def _read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def _sha256_of_files(paths):
     h = hashlib.sha256()
     for p in paths:
@@ -72,7 +77,7 @@ def _cifar_members(src):
         for root, _, files in os.walk(src):
             for f in files:
                 found.setdefault(f, os.path.join(root, f))
-        return {k: (lambda p=p: open(p, "rb").read()) for k, p in found.items()}, sorted(found.values())
+        return {k: (lambda p=p: _read_bytes(p)) for k, p in found.items()}, sorted(found.values())
     members = _read_tar(src, lambda name: True, CIFAR10_URL)
     return {os.path.basename(k): (lambda v=v: v) for k, v in members.items()}, [src]
 
@@ -225,7 +230,7 @@ def read_miniplaces(src):
     for path in paths[1:]:
         if not os.path.isfile(path):
             raise UserError(f"{path} does not exist: the development kit is incomplete")
-    texts = [open(p).read() for p in paths]
+    texts = [_read_bytes(p).decode() for p in paths]
     classes = _parse_categories(texts[0], paths[0])
     exists = lambda rel: os.path.isfile(os.path.join(image_root, rel))  # noqa: E731
     splits = {split: _parse_list(text, path, len(classes), exists, image_root)

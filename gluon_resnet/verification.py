@@ -92,9 +92,7 @@ def verify(save_dir=None, onnx_path=None, data_dir=None, runtime_names=None, max
     report = {"save_dir": run.dir, "onnx": onnx_path, "model": "int8" if quantized else "fp32",
               "epoch": state.epoch, "epoch_selection": metadata.get("epoch_selection"), "data_dir": data_dir,
               "images": ref["images"], "mxnet": _errors(ref), "runtimes": {}}
-    # onnxruntime's QDQ graph is for onnxruntime: OpenVINO 2026.4 and OpenCV 4.11 run it with a far
-    # larger error (README, "INT8"), so they are checked on INT8 only when asked for.
-    for name in runtime_names or (["onnxruntime"] if quantized else runtimes.parse(None)):
+    for name in runtime_names or runtimes.parse(None, int8=quantized):
         if not runtimes.installed(name):
             report["runtimes"][name] = {"status": "absent", "ok": None}
             continue

@@ -1,6 +1,8 @@
 #!/usr/bin/env python
 """Export a trained run to ONNX (<save-dir>/model.onnx): the final epoch unless --export best; dynamic (gluon_resnet/cli/export.py)"""
-from gluon_resnet.cli.export import main, parse_args  # noqa: F401  (tests parse the README's commands with it)
+from gluon_resnet.cli.export import main, parse_args
+
+__all__ = ["main", "parse_args"]  # parse_args: the README's commands are tested with it
 
 if __name__ == "__main__":
     main()

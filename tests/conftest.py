@@ -2,15 +2,17 @@
 import io
 import os
 import pickle
-import sys
 import tarfile
 
-import cv2
-import numpy as np
-import pytest
+from gluon_resnet.threads import use_all_cores
+
+use_all_cores()  # as the tools do, before mxnet loads: the tests run at the tools' speed
+import cv2  # noqa: E402
+import mxnet as mx  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -140,9 +142,9 @@ def packed_digits(tmp_path_factory):
 
 
 def train_args(*argv):
-    """tools/train.py's argument parser, for in-process runs."""
-    from train import parse_args
-    return parse_args([str(a) for a in argv])
+    """tools/train.py's arguments, parsed by its parser, for in-process runs."""
+    from gluon_resnet.options import train_parser
+    return train_parser().parse_args([str(a) for a in argv])
 
 
 def _train(data_dir, save_dir, *extra):
@@ -162,3 +164,28 @@ def cifar_run(tmp_path_factory, packed_cifar):
 def miniplaces_run(tmp_path_factory, packed_miniplaces):
     """A Mini-Places2 ResNet-10 trained for two epochs on the small Mini-Places2 pack."""
     return _train(packed_miniplaces, tmp_path_factory.mktemp("runs") / "miniplaces-resnet10")
+
+
+def read_records(out, split):
+    """(labels, decoded RGB images, raw payload bytes) of a packed split, in record order."""
+    rec = mx.recordio.MXIndexedRecordIO(os.path.join(out, f"{split}.idx"), os.path.join(out, f"{split}.rec"), "r")
+    labels, images, raw = [], [], []
+    for k in rec.keys:
+        header, buf = mx.recordio.unpack(rec.read_idx(k))
+        labels.append(int(header.label))
+        raw.append(buf)
+        images.append(cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1])
+    rec.close()
+    return labels, images, raw
+
+
+def as_archives(root, dest):
+    """MIT's two downloads, made from an extracted tree: dest/data.tar.gz, dest/development_kit.tar.gz."""
+    import tarfile
+    dest.mkdir()
+    for archive, folder in (("data.tar.gz", "images"), ("development_kit.tar.gz", "development_kit")):
+        with tarfile.open(dest / archive, "w:gz") as t:
+            t.add(os.path.join(root, folder), arcname=folder)
+    return str(dest)
+
+

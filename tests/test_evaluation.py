@@ -21,7 +21,7 @@ def test_softmax_is_stable_and_normalized():
 
 def test_multiscale_averages_probabilities_per_scale(packed_cifar):
     """The protocol computed by hand from what a predictor returned at each scale."""
-    from test_packing import read_records
+    from conftest import read_records
     meta = read_meta(packed_cifar)
     seen = {}
 

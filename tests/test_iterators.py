@@ -3,7 +3,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
-from test_packing import read_records
+from conftest import read_records
 
 from gluon_resnet.iterators import multiscale_batches, train_iter, val_iter
 from gluon_resnet.dataset import read_meta

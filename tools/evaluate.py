@@ -1,6 +1,8 @@
 #!/usr/bin/env python
 """Top-1 / top-5 error of a trained run on its validation set, single-scale and multiscale (the whole (gluon_resnet/cli/evaluate.py)"""
-from gluon_resnet.cli.evaluate import main, parse_args  # noqa: F401  (tests parse the README's commands with it)
+from gluon_resnet.cli.evaluate import main, parse_args
+
+__all__ = ["main", "parse_args"]  # parse_args: the README's commands are tested with it
 
 if __name__ == "__main__":
     main()

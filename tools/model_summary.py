@@ -1,6 +1,8 @@
 #!/usr/bin/env python
 """Print the model family: depth, trainable parameters and multiply-adds per image. (gluon_resnet/cli/model_summary.py)"""
-from gluon_resnet.cli.model_summary import main, parse_args  # noqa: F401  (tests parse the README's commands with it)
+from gluon_resnet.cli.model_summary import main, parse_args
+
+__all__ = ["main", "parse_args"]  # parse_args: the README's commands are tested with it
 
 if __name__ == "__main__":
     main()

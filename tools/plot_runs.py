@@ -1,6 +1,8 @@
 #!/usr/bin/env python
 """Overlay the validation error of several runs (like the neon README's depth comparison), plus a (gluon_resnet/cli/plot_runs.py)"""
-from gluon_resnet.cli.plot_runs import main, parse_args  # noqa: F401  (tests parse the README's commands with it)
+from gluon_resnet.cli.plot_runs import main, parse_args
+
+__all__ = ["main", "parse_args"]  # parse_args: the README's commands are tested with it
 
 if __name__ == "__main__":
     main()
