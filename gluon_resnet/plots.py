@@ -34,7 +34,8 @@ def plot_run(run, out=None):
             ax.axvline(step, color="tab:blue", ls=":", lw=1)
             ax.text(step, ax.get_ylim()[1] * 0.97, f" lr x{state.args['lr_factor']:g}", color="tab:blue",
                     va="top", fontsize=8)
-    ax.set(xlabel="epoch", ylabel="top-1 error (%)", title=f"{_label(run)}: {os.path.basename(os.path.normpath(run.dir))}")
+    ax.set(xlabel="epoch", ylabel="top-1 error (%)",
+           title=f"{_label(run)}: {os.path.basename(os.path.normpath(run.dir))}")
     ax.grid(alpha=0.3)
     ax.legend()
     out = out or run.plot

@@ -63,12 +63,11 @@ def epoch_line(row, num_epochs):
 
 def neon_table(s):
     """neon's README table, for the final epoch; memory is the GPU's, or the host's peak RSS on the CPU."""
-    memory, where = (s.peak_gpu_memory_mib, "GPU") if s.peak_gpu_memory_mib is not None else \
-        (s.peak_host_rss_mib, "host RSS")
+    memory = (f"{s.peak_gpu_memory_mib:.0f} MiB" if s.peak_gpu_memory_mib is not None else
+              f"{s.peak_host_rss_mib:.0f} MiB (host)")
     return ("\n| Model Depth | Memory Footprint | Seconds per Epoch | Validation Error % |\n"
             "| ----------- | ---------------- | ----------------- | ------------------ |\n"
-            f"| {s.depth:<11} | {memory:>6.0f} MiB {where:<4} | {s.seconds_per_epoch:>17.1f} | "
-            f"{100 * s.val_top1_err:>18.2f} |")
+            f"| {s.depth:<11} | {memory:>16} | {s.seconds_per_epoch:>17.1f} | {100 * s.val_top1_err:>18.2f} |")
 
 
 def closing_line(s, run):

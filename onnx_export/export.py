@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Export a trained run to ONNX (<save-dir>/model.onnx): the final epoch unless --export best; dynamic (gluon_resnet/cli/export.py)"""
+"""Export a trained run to ONNX that onnxruntime, OpenVINO, OpenCV and TensorRT run: gluon_resnet/cli/export.py."""
 from gluon_resnet.cli.export import main, parse_args
 
 __all__ = ["main", "parse_args"]  # parse_args: the README's commands are tested with it

@@ -59,13 +59,17 @@ class Classifier:
         return image[:, :, ::-1] if self.rgb else image
 
 
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="an .onnx file made by onnx_export/export.py (or quantize.py)")
     p.add_argument("images", nargs="+", help="JPEG / PNG files")
     p.add_argument("--multiscale", action="store_true", help="average the softmax over the metadata's scales")
     p.add_argument("--top", type=int, default=5)
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     try:
         clf = Classifier(args.model)
     except ValueError as e:

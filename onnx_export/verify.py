@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Check a run's ONNX model against MXNet in every installed runtime (onnxruntime, OpenVINO, OpenCV): (gluon_resnet/cli/verify.py)"""
+"""Check a run's ONNX model against MXNet in onnxruntime, OpenVINO and OpenCV: gluon_resnet/cli/verify.py."""
 from gluon_resnet.cli.verify import main, parse_args
 
 __all__ = ["main", "parse_args"]  # parse_args: the README's commands are tested with it

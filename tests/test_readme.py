@@ -45,3 +45,27 @@ def test_readme_parameter_counts_are_the_models():
     for n in (3, 5, 9, 18):
         assert f"{count_parameters(get_model('cifar10', n)):,}" in README
     assert f"{count_parameters(get_model('miniplaces', 9)):,}" in README
+
+
+def test_readme_predict_snippet_runs_and_agrees_with_predict_py(cifar_run, tmp_path):
+    """The ten lines a user pastes into a service give predict.py's probabilities on a square image."""
+    import contextlib
+    import io
+
+    import cv2
+    import numpy as np
+
+    from gluon_resnet import onnx_io
+    snippet = next(b for b in README.split("```python")[1:] if "custom_metadata_map" in b).split("```")[0]
+    model = onnx_io.export(cifar_run)
+    image = str(tmp_path / "photo.png")
+    cv2.imwrite(image, np.random.RandomState(0).randint(0, 256, (32, 32, 3)).astype(np.uint8))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(snippet.replace('"model.onnx"', repr(model)).replace('"photo.png"', repr(image)), {})
+    top5 = eval(out.getvalue())
+    predict = _tool("onnx_export/predict.py")
+    clf = predict.Classifier(model)
+    probs = clf.probabilities(clf.read(image))
+    assert [c for c, _ in top5] == [clf.classes[i] for i in np.argsort(-probs)[:5]]
+    assert [p for _, p in top5] == [round(float(probs[i]), 4) for i in np.argsort(-probs)[:5]]

@@ -199,9 +199,3 @@ def test_resolve_fills_a_copy_and_leaves_the_arguments_alone(packed_cifar, tmp_p
     assert vars(args) == before
     assert job.cfg.lr == 0.1 and job.cfg.lr_step_epochs == [90, 135] and job.cfg.n == 9
     assert job.run.dir == str(tmp_path / "r") and job.resume_from is None and job.meta.name == "cifar10"
-
-
-def test_lr_step_epochs_are_floats():
-    from gluon_resnet.options import floats
-    assert floats("90,135") == [90.0, 135.0] and all(isinstance(x, float) for x in floats("90,135"))
-    assert floats("15,22.5") == [15.0, 22.5]

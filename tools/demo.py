@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`make demo`: pack the embedded digits, train ResNet-20 on the CPU with the CIFAR recipe scaled to a (gluon_resnet/cli/demo.py)"""
+"""`make demo`: digits packed, ResNet-20 trained, exported to ONNX and INT8, verified: gluon_resnet/cli/demo.py."""
 from gluon_resnet.cli.demo import main, parse_args
 
 __all__ = ["main", "parse_args"]  # parse_args: the README's commands are tested with it

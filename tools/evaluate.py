@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Top-1 / top-5 error of a trained run on its validation set, single-scale and multiscale (the whole (gluon_resnet/cli/evaluate.py)"""
+"""Top-1 / top-5 error of a trained run, single-scale and multiscale: gluon_resnet/cli/evaluate.py."""
 from gluon_resnet.cli.evaluate import main, parse_args
 
 __all__ = ["main", "parse_args"]  # parse_args: the README's commands are tested with it

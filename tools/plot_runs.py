@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Overlay the validation error of several runs (like the neon README's depth comparison), plus a (gluon_resnet/cli/plot_runs.py)"""
+"""Overlay the validation error of several runs: gluon_resnet/cli/plot_runs.py."""
 from gluon_resnet.cli.plot_runs import main, parse_args
 
 __all__ = ["main", "parse_args"]  # parse_args: the README's commands are tested with it

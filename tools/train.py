@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train a neon model-zoo ResNet on a packed dataset with neon's recipe. (gluon_resnet/cli/train.py)"""
+"""Train a neon model-zoo ResNet with neon's recipe: gluon_resnet/cli/train.py."""
 from gluon_resnet.cli.train import main, parse_args
 
 __all__ = ["main", "parse_args"]  # parse_args: the README's commands are tested with it
