@@ -14,7 +14,7 @@ from gluon_resnet.threads import use_all_cores
 use_all_cores()  # before mxnet loads: it reads its thread count once
 import mxnet as mx  # noqa: E402
 
-from gluon_resnet import get_model  # noqa: E402
+from gluon_resnet import ModelSpec, get_model  # noqa: E402
 import numpy as np  # noqa: E402
 
 
@@ -79,7 +79,7 @@ def main():
     print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, {os.cpu_count()} cores, batch {args.batch_size}")
     print(f"{'model':<12}{'what':<32}{'images/s':>10}")
     for n in args.n:
-        name = f"ResNet-{6 * n + 2}"
+        name = ModelSpec("cifar", n).name
         for hyb in (True, False):
             rate = train_rate(n, args.batch_size, args.batches, hyb)
             print(f"{name:<12}{'train, ' + ('hybridized' if hyb else 'imperative'):<32}{rate:>10.0f}")

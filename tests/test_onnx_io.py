@@ -54,3 +54,12 @@ def test_export_best_names_its_epoch(tmp_path, packed_digits):
     assert exported.epoch == best["epoch"]
 
 
+
+
+def test_export_never_imports_the_training_loop():
+    import subprocess
+    import sys
+    code = ("import sys, gluon_resnet.onnx_io, gluon_resnet.verification, gluon_resnet.quantization; "
+            "print([m for m in sys.modules if m.startswith('gluon_resnet.training')])")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stderr

@@ -28,3 +28,21 @@ def test_plot_runs_names_a_folder_that_is_no_run(tmp_path):
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "plot_runs.py"), str(tmp_path)],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "has no metrics.jsonl" in r.stderr
+
+
+def test_lr_drop_lines_stand_where_the_drops_happen(tmp_path, packed_digits, monkeypatch):
+    """Drops after 1.5 and 2 epochs: the lines at x = 1.5 and x = 2 on the epoch axis."""
+    import matplotlib.axes
+    from conftest import train_args
+
+    from gluon_resnet.plots import plot_run
+    from gluon_resnet.run import Run
+    from gluon_resnet.training import fit
+    save = tmp_path / "run"
+    fit(train_args("--data-dir", packed_digits, "--n", 1, "--num-epochs", 3, "--lr-step-epochs", "1.5,2",
+                   "--save-dir", save))
+    lines = []
+    real = matplotlib.axes.Axes.axvline
+    monkeypatch.setattr(matplotlib.axes.Axes, "axvline", lambda self, x, **kw: lines.append(x) or real(self, x, **kw))
+    plot_run(Run(save))
+    assert lines == [1.5, 2.0]
