@@ -158,6 +158,9 @@ def train_step(net, trainer, loss_fn, data, label, ctxs, dtype="float32"):
     return outs, ys, losses
 
 
+SYNC_EVERY = 50  # batches between reads of the running loss and error back to the host
+
+
 @dataclass
 class EpochStats:
     loss: float
@@ -167,33 +170,46 @@ class EpochStats:
     gpu_memory_mib: float = None   # peak GPU memory in use; None on the CPU
 
 
-def train_one_epoch(net, trainer, loss_fn, batches, ctxs, cfg, epoch, total, check_stop):
+def train_one_epoch(net, trainer, loss_fn, batches, ctxs, cfg, epoch, total, check_stop, sync_every=SYNC_EVERY):
     """One pass over `batches` (`total` of them). `check_stop()` runs after every batch and raises
-    to stop the run there."""
+    to stop the run there.
+
+    The running loss and error stay on the devices (float64) and are read back every `sync_every`
+    batches and at the end: a read after every batch would make the host wait for each step, and on a
+    GPU leave the launch queue empty. A diverged loss is therefore caught within `sync_every` batches,
+    before the epoch's checkpoint is written."""
     from tqdm import tqdm
-    loss_sum = wrong = seen = 0
-    peak = None
+    sums = [mx.nd.zeros(2, ctx=c, dtype="float64") for c in ctxs]  # [loss sum, wrong], per device
+    seen, peak, synced = 0, None, 0
     start = time.time()
+
+    def read():
+        loss_sum, wrong = sum(s.asnumpy() for s in sums)
+        if not math.isfinite(loss_sum):
+            raise TrainingDiverged(f"the loss became {loss_sum} in epoch {epoch}, batches {synced + 1}-{i + 1} (lr "
+                                   f"{trainer.learning_rate:g}): training diverged. The last good checkpoint "
+                                   f"is in {cfg.save_dir}; start again with a lower --lr or with --warmup-epochs")
+        return loss_sum, wrong
+
     with tqdm(batches, total=total, desc=f"epoch {epoch}/{cfg.num_epochs}", unit="batch", leave=False,
               disable=None, dynamic_ncols=True) as bar:
         for i, batch in enumerate(bar):
             outs, ys, losses = train_step(net, trainer, loss_fn, batch.data[0], batch.label[0], ctxs, cfg.dtype)
-            batch_loss = sum(float(l.sum().asscalar()) for l in losses)
-            if not math.isfinite(batch_loss):
-                raise TrainingDiverged(f"the loss became {batch_loss} at epoch {epoch}, batch {i + 1} (lr "
-                                       f"{trainer.learning_rate:g}): training diverged. The last good checkpoint "
-                                       f"is in {cfg.save_dir}; start again with a lower --lr or with --warmup-epochs")
-            for o, y in zip(outs, ys):
-                wrong += int((o.argmax(axis=1) != y.astype(o.dtype)).sum().asscalar())
-            loss_sum += batch_loss
+            for s, o, y, l in zip(sums, outs, ys, losses):
+                wrong = (o.argmax(axis=1) != y.astype(o.dtype)).sum()
+                s += mx.nd.concat(l.sum().astype("float64"), wrong.astype("float64"), dim=0)
             seen += batch.data[0].shape[0]
             if i % 20 == 0:
                 used = devices.memory_used_mb(ctxs)
                 peak = max(peak or 0, max(used)) if used else peak
-            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", img_s=f"{seen / (time.time() - start):.0f}")
+            if (i + 1) % sync_every == 0:
+                loss_sum, _ = read()
+                synced = i + 1
+                bar.set_postfix(loss=f"{loss_sum / seen:.3f}", img_s=f"{seen / (time.time() - start):.0f}")
             check_stop()
             if i + 1 == total:  # a larger shard has a batch more: every worker stops at the same count
                 break
+    loss_sum, wrong = read()
     return EpochStats(loss_sum / seen, wrong / seen, seen, time.time() - start, peak)
 
 

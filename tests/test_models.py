@@ -74,9 +74,11 @@ def test_every_batchnorm_follows_neon():
     assert all(b._kwargs["eps"] == 1e-3 and b._kwargs["momentum"] == 0.9 for b in bns)  # Gluon: 1e-5, 0.9
 
 
-def test_option_b_is_gluoncv_cifar_resnet20_v1_plus_neons_final_batchnorm():
+def test_option_b_is_gluoncv_cifar_resnet20_v1_plus_neons_final_batchnorm(monkeypatch):
     """The same layers, in the same order and shapes, as GluonCV's cifar_resnet20_v1; neon's head adds a
     BatchNorm(10) after a linear layer without bias (GluonCV's Dense has one)."""
+    import sys
+    monkeypatch.setitem(sys.modules, "torch", None)  # GluonCV 0.10.5 refuses to import beside torch >= 2
     from gluoncv.model_zoo import get_model as gluoncv_model
     ours = get_model("cifar10", 3, shortcut="B")
     theirs = gluoncv_model("cifar_resnet20_v1", classes=10)

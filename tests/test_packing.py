@@ -6,7 +6,9 @@ import cv2
 import mxnet as mx
 import numpy as np
 import pytest
-from conftest import as_archives, cifar_images, read_records, write_cifar_binary
+from conftest import as_archives, read_records
+
+from gluon_resnet.synthetic import cifar_images, write_cifar_binary
 
 from gluon_resnet.errors import UserError
 from gluon_resnet.dataset import read_meta

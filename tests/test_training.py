@@ -182,7 +182,7 @@ def test_resume_that_contradicts_the_checkpoint(tmp_path, packed_cifar, cifar_ba
     _fails("already holds a run.*--resume", "--data-dir", packed_cifar, "--save-dir", run)
     _fails("finished 1 epochs already", "--data-dir", packed_cifar, "--save-dir", run, "--resume")
     _fails("no complete checkpoint", "--data-dir", packed_cifar, "--save-dir", tmp_path / "empty", "--resume")
-    from conftest import write_cifar_python
+    from gluon_resnet.synthetic import write_cifar_python
     from gluon_resnet.packing import pack
     from gluon_resnet.sources import read_cifar10
     other = dict(cifar_batches)

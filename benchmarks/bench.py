@@ -1,0 +1,451 @@
+#!/usr/bin/env python
+"""Why this instead of GluonCV's script or PyTorch: images/s of the training step, a whole epoch
+through ImageRecordIter, the input pipeline alone, the host's overhead per step, and inference in every
+runtime, each with its peak memory.
+
+    .venv/bin/python benchmarks/bench.py --quick      # under 10 minutes on 2 cores
+    .venv/bin/python benchmarks/bench.py              # ResNet-20 and -56, more rounds
+
+Every configuration runs in its own process (MXNet reads its thread settings at import), in interleaved
+rounds; each figure is the median over the rounds. Prints a table with ratios, writes
+benchmarks/results/<date>-<machine>.json and a plot beside it.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NEON_TITAN_X = 50000 / 11  # neon's ResNet-20: 11 s per 50,000-image epoch on a GTX Titan X
+MODERN_GPU = 25000         # an order of magnitude for a current data-centre GPU on ResNet-20 training
+GLUONCV_LABEL = "GluonCV cifar_resnet*_v1 as train_cifar10.py runs it (hybridize(), NAG, loss/accuracy read every batch)"
+
+
+# ---------------------------------------------------------------- measurements (run in a worker process)
+
+def _timed(step, n, warmup=3):
+    for _ in range(warmup):
+        step()
+    start = time.perf_counter()
+    for _ in range(n):
+        step()
+    return time.perf_counter() - start
+
+
+def _mx_step(net, batch, optimizer="sgd", read_every_batch=False):
+    """A training step on random data: ours keeps the loss on the device; GluonCV's script reads it back."""
+    import mxnet as mx
+    from mxnet import autograd, gluon
+    trainer = gluon.Trainer(net.collect_params(), optimizer, {"learning_rate": 0.1, "momentum": 0.9, "wd": 1e-4})
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    x = mx.nd.random.normal(shape=(batch, 3, 32, 32))
+    y = mx.nd.array(__import__("numpy").random.RandomState(0).randint(0, 10, batch))
+    total = mx.nd.zeros(1)
+    metric = mx.metric.Accuracy()
+
+    def step():
+        with autograd.record():
+            out = net(x)
+            loss = loss_fn(out, y)
+        loss.backward()
+        trainer.step(batch)
+        if read_every_batch:  # GluonCV's train_cifar10.py: train_loss += l.sum().asscalar(); metric.update
+            float(loss.sum().asscalar())
+            metric.update([y], [out])
+        else:
+            total[:] += loss.sum()
+    return step, lambda: total.wait_to_read()
+
+
+def train_step(impl, n, batch, steps):
+    if impl == "pytorch":
+        return _torch_step(n, batch, steps)
+    import mxnet as mx
+    if impl == "gluoncv":
+        sys.modules["torch"] = None  # GluonCV 0.10.5 refuses to import beside torch >= 2 (the bench extra)
+        from gluoncv.model_zoo import get_model as gluoncv_model
+        net = gluoncv_model(f"cifar_resnet{6 * n + 2}_v1", classes=10)
+        net.initialize(mx.init.Xavier(), ctx=mx.cpu())
+        net.hybridize()
+        step, sync = _mx_step(net, batch, "nag", read_every_batch=True)
+    else:
+        from gluon_resnet import get_model
+        net = get_model("cifar10", n)
+        if impl == "hybrid":
+            net.hybridize(static_alloc=True, static_shape=True)
+        step, sync = _mx_step(net, batch)
+
+    def timed_step():
+        step()
+    seconds = _timed(timed_step, steps)
+    sync()
+    mx.nd.waitall()
+    return {"images_per_second": batch * steps / seconds, "ms_per_step": 1000 * seconds / steps}
+
+
+def _torch_step(n, batch, steps):
+    import torch
+    from torch import nn
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout, eps=1e-3),
+                                      nn.ReLU(inplace=True), nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
+                                      nn.BatchNorm2d(cout, eps=1e-3))
+            self.stride, self.extra = stride, cout - cin
+
+        def forward(self, x):
+            short = x[:, :, ::self.stride, ::self.stride]
+            if self.extra:
+                short = nn.functional.pad(short, (0, 0, 0, 0, 0, self.extra))
+            return torch.relu(self.body(x) + short)
+
+    layers, cin = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16, eps=1e-3), nn.ReLU(inplace=True)], 16
+    for i, c in enumerate((16, 32, 64)):
+        for j in range(n):
+            layers.append(Block(cin, c, 2 if i and not j else 1))
+            cin = c
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10, bias=False), nn.BatchNorm1d(10, eps=1e-3)]
+    net = nn.Sequential(*layers).to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    x = torch.randn(batch, 3, 32, 32).to(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (batch,))
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(net(x), y).backward()
+        opt.step()
+    seconds = _timed(step, steps)
+    return {"images_per_second": batch * steps / seconds, "ms_per_step": 1000 * seconds / steps}
+
+
+def epoch(data_dir, n, batch, threads):
+    """One epoch through ImageRecordIter with the project's train_one_epoch, then the step alone on the
+    same batches held in memory."""
+    import argparse as ap
+
+    import mxnet as mx
+    from mxnet import gluon
+
+    from gluon_resnet.dataset import read_meta
+    from gluon_resnet.iterators import train_iter
+    from gluon_resnet.models import ModelSpec
+    from gluon_resnet.training import make_trainer, train_one_epoch, train_step
+    meta = read_meta(data_dir)
+    cfg = ap.Namespace(lr=0.1, lr_factor=0.1, lr_step_epochs=[], warmup_epochs=0, warmup_lr=0.01, mom=0.9, wd=1e-4,
+                       dtype="float32", kv_store="device", num_epochs=1, save_dir=data_dir)
+    total = meta.counts["train"] // batch
+    ctxs = [mx.cpu()]
+    net = ModelSpec("cifar", n, classes=meta.num_classes).build(ctxs)
+    net.hybridize(static_alloc=True, static_shape=True)
+    trainer, loss_fn = make_trainer(net, cfg, total), gluon.loss.SoftmaxCrossEntropyLoss()
+    train_one_epoch(net, trainer, loss_fn, train_iter(data_dir, meta, batch, seed=9, threads=threads), ctxs, cfg, 0,
+                    3, lambda: None)  # warm-up
+    start = time.perf_counter()
+    stats = train_one_epoch(net, trainer, loss_fn, train_iter(data_dir, meta, batch, seed=1, threads=threads), ctxs,
+                            cfg, 1, total, lambda: None)
+    epoch_seconds = time.perf_counter() - start
+    held = []
+    for i, b in enumerate(train_iter(data_dir, meta, batch, seed=1, threads=threads)):
+        if i == total:
+            break
+        held.append((b.data[0].copy(), b.label[0].copy()))
+    start = time.perf_counter()
+    for x, y in held:
+        train_step(net, trainer, loss_fn, x, y, ctxs)
+    mx.nd.waitall()
+    step_seconds = time.perf_counter() - start
+    return {"images_per_second": stats.images / epoch_seconds, "step_images_per_second": len(held) * batch / step_seconds}
+
+
+def pipeline(data_dir, batch, threads, batches):
+    """The input pipeline alone: decoding, augmentation, batching in ImageRecordIter's threads."""
+    from gluon_resnet.dataset import read_meta
+    from gluon_resnet.iterators import train_iter
+    meta = read_meta(data_dir)
+    it = train_iter(data_dir, meta, batch, seed=1, threads=threads)
+    next(it)
+    start, seen = time.perf_counter(), 0
+    for i, b in enumerate(it):
+        b.data[0].wait_to_read()
+        seen += batch
+        if i + 1 == batches:
+            break
+    return {"images_per_second": seen / (time.perf_counter() - start)}
+
+
+def inference(model_dir, runtime, kind, batch, seconds):
+    import numpy as np
+
+    from gluon_resnet import runtimes
+    from gluon_resnet.run import Run
+    run = Run(model_dir)
+    if runtime == "mxnet":
+        from gluon_resnet.evaluation import mxnet_predictor
+        net, _ = run.load_model("final")
+        net.hybridize(static_alloc=True, static_shape=True)
+        predict = mxnet_predictor(net)
+    else:
+        predict = runtimes.load(runtime, run.onnx if kind == "fp32" else run.int8_onnx)
+    x = np.random.RandomState(0).uniform(-128, 128, (batch, 3, 32, 32)).astype(np.float32)
+    predict(x)
+    predict(x)
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        predict(x)
+        n += 1
+    return {"images_per_second": n * batch / (time.perf_counter() - start)}
+
+
+def worker(spec):
+    """Run one configuration in this process; print its result as JSON."""
+    import resource
+    from gluon_resnet.threads import use_all_cores
+    if spec.get("omp"):
+        os.environ["OMP_NUM_THREADS"] = str(spec["omp"])
+    use_all_cores()
+    kind, kw = spec["kind"], spec["args"]
+    result = {"train_step": train_step, "epoch": epoch, "pipeline": pipeline, "inference": inference}[kind](**kw)
+    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(result))
+
+
+# ---------------------------------------------------------------- the plan and the report (main process)
+
+def _installed(module):
+    import importlib.util
+    return importlib.util.find_spec(module) is not None
+
+
+def plan(args, data):
+    """[(row id, label, group, spec)]; a spec of None means the peer is not installed."""
+    rows, sizes = [], args.n
+    b, steps = args.batch_size, args.steps
+    for n in sizes:
+        name = f"ResNet-{6 * n + 2}"
+        for impl, label in (("hybrid", "this project, hybridized (training default)"),
+                            ("imperative", "this project, imperative"),
+                            ("gluoncv", GLUONCV_LABEL),
+                            ("pytorch", "PyTorch, same architecture, channels-last")):
+            ok = impl != "pytorch" or _installed("torch")
+            rows.append((f"train/{impl}/{name}", f"{name} training step: {label}", "training step",
+                         {"kind": "train_step", "args": {"impl": impl, "n": n, "batch": b, "steps": steps}} if ok
+                         else None))
+    n0 = sizes[0]
+    for threads in args.data_threads:
+        rows.append((f"epoch/threads{threads}", f"ResNet-{6 * n0 + 2} epoch via ImageRecordIter, CIFAR PNG, "
+                     f"{threads} decoding threads", "end-to-end",
+                     {"kind": "epoch", "args": {"data_dir": data["cifar"], "n": n0, "batch": b, "threads": threads}}))
+    for ds, label in (("cifar", "CIFAR 40x40 PNG, crop 32 + flip"),
+                      ("miniplaces", "Mini-Places2 128x128 JPEG, scale jitter + crop 112 + flip")):
+        for threads in (1, 2):
+            rows.append((f"pipeline/{ds}/threads{threads}", f"input pipeline alone: {label}, {threads} thread(s)",
+                         "input pipeline", {"kind": "pipeline", "omp": 1, "args": {
+                             "data_dir": data[ds], "batch": b, "threads": threads, "batches": args.pipeline_batches}}))
+    for bs in (2, 8):
+        rows.append((f"overhead/hybrid/batch{bs}", f"ResNet-{6 * n0 + 2} training step at batch {bs} (host "
+                     f"overhead bound)", "host overhead",
+                     {"kind": "train_step", "args": {"impl": "hybrid", "n": n0, "batch": bs, "steps": 4 * steps}}))
+    for runtime, kind, label in (("mxnet", "fp32", "MXNet, hybridized"), ("onnxruntime", "fp32", "onnxruntime fp32"),
+                                 ("onnxruntime", "int8", "onnxruntime INT8"),
+                                 ("openvino-bf16", "fp32", "OpenVINO (bf16, its default here)"),
+                                 ("openvino", "int8", "OpenVINO INT8")):
+        for bs in (1, 128):
+            ok = runtime == "mxnet" or _installed(runtime.split("-")[0])
+            rows.append((f"infer/{runtime}/{kind}/batch{bs}", f"ResNet-20 inference batch {bs}: {label}", "inference",
+                         {"kind": "inference", "args": {"model_dir": data["run"], "runtime": runtime, "kind": kind,
+                                                        "batch": bs, "seconds": args.infer_seconds}} if ok else None))
+    return rows
+
+
+def prepare(cache, quick):
+    """Synthetic CIFAR-10 and Mini-Places2 archives in their official formats, packed; a trained ResNet-20
+    exported to ONNX and INT8 (on the digits) for the inference rows."""
+    from gluon_resnet.packing import pack
+    from gluon_resnet.sources import read_cifar10, read_digits, read_miniplaces
+    from gluon_resnet.synthetic import make_cifar_arrays, write_cifar_python, write_miniplaces
+    data = {k: os.path.join(cache, k) for k in ("cifar", "miniplaces", "digits", "run")}
+    if not os.path.exists(os.path.join(data["cifar"], "dataset.json")):
+        per_batch = 512 if quick else 2000
+        tar = write_cifar_python(os.path.join(cache, "cifar-10-python.tar.gz"), make_cifar_arrays(per_batch, 100))
+        pack(read_cifar10(tar), "cifar10", data["cifar"], workers=2, progress=False)
+    if not os.path.exists(os.path.join(data["miniplaces"], "dataset.json")):
+        root = write_miniplaces(os.path.join(cache, "miniplaces-raw"), per_class=200 if quick else 600, val=10)
+        pack(read_miniplaces(root), "miniplaces", data["miniplaces"], workers=2, progress=False)
+    if not os.path.exists(os.path.join(data["run"], "model.int8.onnx")):
+        pack(read_digits(), "digits", data["digits"], workers=1, force=True, progress=False)
+        subprocess.run([sys.executable, "-c", f"""
+from gluon_resnet.threads import use_all_cores; use_all_cores()
+from gluon_resnet.options import train_parser
+from gluon_resnet.training import fit
+from gluon_resnet.onnx_io import export
+from gluon_resnet.quantization import quantize
+fit(train_parser().parse_args(["--data-dir", {data['digits']!r}, "--n", "3", "--num-epochs", "2",
+                               "--save-dir", {data['run']!r}, "--force"]))
+export({data['run']!r}); quantize({data['run']!r})
+"""], check=True, capture_output=True)
+    return data
+
+
+def measure(spec):
+    out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True)
+    line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
+    if line is None:
+        return {"error": (out.stderr.strip().splitlines() or ["no output"])[-1][:200]}
+    return json.loads(line[len("RESULT "):])
+
+
+def summarize(rows, results):
+    """Medians over the rounds, and ratios: training rows against this project's default step of the
+    same depth, the epoch against the step alone, inference against onnxruntime fp32 at the same batch."""
+    out = {}
+    for rid, label, group, spec in rows:
+        runs = [r for r in results.get(rid, []) if "error" not in r]
+        if spec is None:
+            out[rid] = {"label": label, "group": group, "status": "not installed"}
+        elif not runs:
+            out[rid] = {"label": label, "group": group, "status": "failed",
+                        "error": (results.get(rid) or [{}])[0].get("error")}
+        else:
+            keys = [k for k in runs[0] if isinstance(runs[0][k], (int, float))]
+            out[rid] = {"label": label, "group": group, "status": "ok", "rounds": len(runs),
+                        **{k: statistics.median(r[k] for r in runs) for k in keys}}
+    for rid, row in out.items():
+        if row["status"] != "ok":
+            continue
+        parts = rid.split("/")
+        if parts[0] == "train":
+            base = out.get(f"train/hybrid/{parts[2]}", {})
+        elif parts[0] == "infer":
+            base = out.get(f"infer/onnxruntime/fp32/{parts[3]}", {})
+        elif parts[0] == "epoch":
+            base = {"images_per_second": row["step_images_per_second"]}
+        else:
+            base = {}
+        if base.get("images_per_second"):
+            row["ratio"] = row["images_per_second"] / base["images_per_second"]
+    return out
+
+
+def report(out, meta):
+    lines = [f"{meta['machine']}, {meta['date']}, {meta['rounds']} interleaved rounds, batch {meta['batch_size']}; "
+             f"peers: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}",
+             f"{'':100}{'images/s':>10}{'ratio':>8}{'peak MiB':>10}"]
+    group = None
+    for row in out.values():
+        if row["group"] != group:
+            group = row["group"]
+            lines.append(f"-- {group}")
+        if row["status"] != "ok":
+            lines.append(f"  {row['label']:<98}{row['status']:>10}" + (f"  {row.get('error')}" if row.get("error")
+                                                                         else ""))
+            continue
+        ratio = f"{row['ratio']:.2f}x" if "ratio" in row else ""
+        extra = f"  ({row['ms_per_step']:.1f} ms/step)" if row["group"] == "host overhead" else ""
+        lines.append(f"  {row['label']:<98}{row['images_per_second']:>10,.0f}{ratio:>8}"
+                     f"{row['peak_rss_mib']:>10,.0f}{extra}")
+    pipe = {k: v for k, v in out.items() if k.startswith("pipeline/") and v["status"] == "ok"}
+    for ds in ("cifar", "miniplaces"):
+        one = pipe.get(f"pipeline/{ds}/threads1")
+        if one:
+            per_core = one["images_per_second"]
+            lines.append(f"  {ds}: one decoding thread gives {per_core:,.0f} images/s: neon's Titan X rate "
+                         f"({NEON_TITAN_X:,.0f}/s) needs {NEON_TITAN_X / per_core:.1f} cores, a modern GPU "
+                         f"(~{MODERN_GPU:,}/s) {MODERN_GPU / per_core:.0f}")
+    over = out.get("overhead/hybrid/batch2")
+    if over and over["status"] == "ok":
+        lines.append(f"  a batch-2 step takes {over['ms_per_step']:.1f} ms here (an upper bound on the host's "
+                     f"work per step); neon's ResNet-20 step on a Titan X took {11000 / 391:.1f} ms")
+    return "\n".join(lines)
+
+
+def plot(out, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = [r for r in out.values() if r["status"] == "ok"]
+    fig, ax = plt.subplots(figsize=(10, 0.32 * len(rows) + 1.5))
+    colors = {"training step": "tab:red", "end-to-end": "tab:orange", "input pipeline": "tab:green",
+              "host overhead": "tab:gray", "inference": "tab:blue"}
+    ax.barh(range(len(rows)), [r["images_per_second"] for r in rows], color=[colors[r["group"]] for r in rows])
+    ax.set_yticks(range(len(rows)), [r["label"][:90] for r in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("images / s (log scale)")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "cpu")
+    return f"{cpu}, {len(os.sched_getaffinity(0))} cores"
+
+
+def versions():
+    from importlib.metadata import PackageNotFoundError, version
+    out = {}
+    for pkg in ("mxnet", "gluoncv", "torch", "onnxruntime", "openvino"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="ResNet-20 only, fewer steps: under 10 minutes")
+    p.add_argument("--rounds", type=int, help="interleaved rounds (default 3, full 5)")
+    p.add_argument("--only", help="comma-separated row-id prefixes, e.g. train/hybrid")
+    p.add_argument("--out", default=os.path.join(HERE, "results"), help="folder for the JSON and the plot")
+    p.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "gluon-resnet-bench"))
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        return worker(json.loads(args.worker))
+    args.rounds = args.rounds or (3 if args.quick else 5)
+    args.n = [3] if args.quick else [3, 9]
+    args.batch_size, args.steps = 128, 8 if args.quick else 20
+    args.data_threads = [1, 2]
+    args.pipeline_batches = 15 if args.quick else 40
+    args.infer_seconds = 1.0 if args.quick else 2.0
+    from gluon_resnet.threads import use_all_cores
+    use_all_cores()
+    started = time.time()
+    data = prepare(args.cache, args.quick)
+    rows = plan(args, data)
+    if args.only:
+        rows = [r for r in rows if any(r[0].startswith(o) for o in args.only.split(","))]
+    results = {}
+    for rnd in range(args.rounds):  # interleaved: each configuration once per round
+        for rid, label, group, spec in rows:
+            if spec is not None:
+                results.setdefault(rid, []).append(measure(spec))
+        print(f"round {rnd + 1}/{args.rounds} done ({time.time() - started:.0f} s)", file=sys.stderr)
+    out = summarize(rows, results)
+    meta = {"date": datetime.date.today().isoformat(), "machine": machine(), "rounds": args.rounds,
+            "batch_size": args.batch_size, "versions": versions(), "quick": args.quick,
+            "seconds": round(time.time() - started)}
+    print(report(out, meta))
+    os.makedirs(args.out, exist_ok=True)
+    stem = os.path.join(args.out, f"{meta['date']}-{platform.node() or 'machine'}" + ("-quick" if args.quick else ""))
+    with open(stem + ".json", "w") as f:
+        json.dump({"meta": meta, "rows": out}, f, indent=2)
+    print(f"wrote {stem}.json, {plot(out, stem + '.png')} ({meta['seconds']} s)")
+    return out
+
+
+if __name__ == "__main__":
+    main()
