@@ -24,17 +24,21 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 NEON_TITAN_X = 50000 / 11  # neon's ResNet-20: 11 s per 50,000-image epoch on a GTX Titan X
 MODERN_GPU = 25000         # an order of magnitude for a current data-centre GPU on ResNet-20 training
-GLUONCV_LABEL = "GluonCV cifar_resnet*_v1 as train_cifar10.py runs it (hybridize(), NAG, loss/accuracy read every batch)"
+GLUONCV = "GluonCV cifar_resnet*_v1 as train_cifar10.py runs it by default (imperative, NAG, loss/accuracy read"
 
 
 # ---------------------------------------------------------------- measurements (run in a worker process)
 
-def _timed(step, n, warmup=3):
+def _timed(step, n, finish=lambda: None, warmup=3):
+    """Seconds for `n` steps, `finish()` included: MXNet runs asynchronously, so the clock stops only
+    when the last step's results exist."""
     for _ in range(warmup):
         step()
+    finish()
     start = time.perf_counter()
     for _ in range(n):
         step()
+    finish()
     return time.perf_counter() - start
 
 
@@ -67,12 +71,11 @@ def train_step(impl, n, batch, steps):
     if impl == "pytorch":
         return _torch_step(n, batch, steps)
     import mxnet as mx
-    if impl == "gluoncv":
+    if impl.startswith("gluoncv"):
         sys.modules["torch"] = None  # GluonCV 0.10.5 refuses to import beside torch >= 2 (the bench extra)
         from gluoncv.model_zoo import get_model as gluoncv_model
         net = gluoncv_model(f"cifar_resnet{6 * n + 2}_v1", classes=10)
-        net.initialize(mx.init.Xavier(), ctx=mx.cpu())
-        net.hybridize()
+        net.initialize(mx.init.Xavier(), ctx=mx.cpu())  # its script: --mode unset, so never hybridized
         step, sync = _mx_step(net, batch, "nag", read_every_batch=True)
     else:
         from gluon_resnet import get_model
@@ -81,11 +84,7 @@ def train_step(impl, n, batch, steps):
             net.hybridize(static_alloc=True, static_shape=True)
         step, sync = _mx_step(net, batch)
 
-    def timed_step():
-        step()
-    seconds = _timed(timed_step, steps)
-    sync()
-    mx.nd.waitall()
+    seconds = _timed(step, steps, finish=lambda: (sync(), mx.nd.waitall()))
     return {"images_per_second": batch * steps / seconds, "ms_per_step": 1000 * seconds / steps}
 
 
@@ -145,8 +144,7 @@ def epoch(data_dir, n, batch, threads):
                        dtype="float32", kv_store="device", num_epochs=1, save_dir=data_dir)
     total = meta.counts["train"] // batch
     ctxs = [mx.cpu()]
-    net = ModelSpec("cifar", n, classes=meta.num_classes).build(ctxs)
-    net.hybridize(static_alloc=True, static_shape=True)
+    net = ModelSpec("cifar", n, classes=meta.num_classes).build(ctxs)  # imperative, as fit() trains on the CPU
     trainer, loss_fn = make_trainer(net, cfg, total), gluon.loss.SoftmaxCrossEntropyLoss()
     train_one_epoch(net, trainer, loss_fn, train_iter(data_dir, meta, batch, seed=9, threads=threads), ctxs, cfg, 0,
                     3, lambda: None)  # warm-up
@@ -209,10 +207,10 @@ def inference(model_dir, runtime, kind, batch, seconds):
 def worker(spec):
     """Run one configuration in this process; print its result as JSON."""
     import resource
+
     from gluon_resnet.threads import use_all_cores
-    if spec.get("omp"):
-        os.environ["OMP_NUM_THREADS"] = str(spec["omp"])
-    use_all_cores()
+    if not spec.get("default_threads"):
+        use_all_cores()
     kind, kw = spec["kind"], spec["args"]
     result = {"train_step": train_step, "epoch": epoch, "pipeline": pipeline, "inference": inference}[kind](**kw)
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -232,29 +230,32 @@ def plan(args, data):
     b, steps = args.batch_size, args.steps
     for n in sizes:
         name = f"ResNet-{6 * n + 2}"
-        for impl, label in (("hybrid", "this project, hybridized (training default)"),
-                            ("imperative", "this project, imperative"),
-                            ("gluoncv", GLUONCV_LABEL),
-                            ("pytorch", "PyTorch, same architecture, channels-last")):
+        for impl, label in (("imperative", "this project (imperative on the CPU: the training default)"),
+                            ("hybrid", "this project, hybridized (the GPU default)"),
+                            ("gluoncv", GLUONCV + " every batch, MXNet's default OpenMP threads)"),
+                            ("gluoncv-omp", GLUONCV + " every batch) with OMP_NUM_THREADS = all cores"),
+                            ("pytorch", "PyTorch 2, same architecture, channels-last")):
             ok = impl != "pytorch" or _installed("torch")
+            spec = {"kind": "train_step", "default_threads": impl == "gluoncv",
+                    "args": {"impl": impl, "n": n, "batch": b, "steps": steps}}
             rows.append((f"train/{impl}/{name}", f"{name} training step: {label}", "training step",
-                         {"kind": "train_step", "args": {"impl": impl, "n": n, "batch": b, "steps": steps}} if ok
-                         else None))
+                         spec if ok else None))
     n0 = sizes[0]
     for threads in args.data_threads:
         rows.append((f"epoch/threads{threads}", f"ResNet-{6 * n0 + 2} epoch via ImageRecordIter, CIFAR PNG, "
-                     f"{threads} decoding threads", "end-to-end",
+                     f"preprocess_threads={threads} (ratio: vs the step alone on the same batches)", "end-to-end",
                      {"kind": "epoch", "args": {"data_dir": data["cifar"], "n": n0, "batch": b, "threads": threads}}))
     for ds, label in (("cifar", "CIFAR 40x40 PNG, crop 32 + flip"),
                       ("miniplaces", "Mini-Places2 128x128 JPEG, scale jitter + crop 112 + flip")):
         for threads in (1, 2):
-            rows.append((f"pipeline/{ds}/threads{threads}", f"input pipeline alone: {label}, {threads} thread(s)",
-                         "input pipeline", {"kind": "pipeline", "omp": 1, "args": {
+            rows.append((f"pipeline/{ds}/threads{threads}", f"input pipeline alone: {label}, preprocess_threads={threads}",
+                         "input pipeline", {"kind": "pipeline", "args": {
                              "data_dir": data[ds], "batch": b, "threads": threads, "batches": args.pipeline_batches}}))
-    for bs in (2, 8):
-        rows.append((f"overhead/hybrid/batch{bs}", f"ResNet-{6 * n0 + 2} training step at batch {bs} (host "
-                     f"overhead bound)", "host overhead",
-                     {"kind": "train_step", "args": {"impl": "hybrid", "n": n0, "batch": bs, "steps": 4 * steps}}))
+    for impl in ("imperative", "hybrid"):
+        for bs in (2, 8):
+            rows.append((f"overhead/{impl}/batch{bs}", f"ResNet-{6 * n0 + 2} training step at batch {bs}, {impl} "
+                         f"(host overhead bound)", "host overhead",
+                         {"kind": "train_step", "args": {"impl": impl, "n": n0, "batch": bs, "steps": 4 * steps}}))
     for runtime, kind, label in (("mxnet", "fp32", "MXNet, hybridized"), ("onnxruntime", "fp32", "onnxruntime fp32"),
                                  ("onnxruntime", "int8", "onnxruntime INT8"),
                                  ("openvino-bf16", "fp32", "OpenVINO (bf16, its default here)"),
@@ -267,21 +268,27 @@ def plan(args, data):
     return rows
 
 
-def prepare(cache, quick):
-    """Synthetic CIFAR-10 and Mini-Places2 archives in their official formats, packed; a trained ResNet-20
-    exported to ONNX and INT8 (on the digits) for the inference rows."""
+def data_paths(cache):
+    return {k: os.path.join(cache, k) for k in ("cifar", "miniplaces", "digits", "run")}
+
+
+def prepare(data, quick, rows):
+    """What the chosen rows read: synthetic CIFAR-10 and Mini-Places2 archives in their official formats,
+    packed; a ResNet-20 trained on the digits and exported to ONNX and INT8 for the inference rows."""
     from gluon_resnet.packing import pack
     from gluon_resnet.sources import read_cifar10, read_digits, read_miniplaces
     from gluon_resnet.synthetic import make_cifar_arrays, write_cifar_python, write_miniplaces
-    data = {k: os.path.join(cache, k) for k in ("cifar", "miniplaces", "digits", "run")}
-    if not os.path.exists(os.path.join(data["cifar"], "dataset.json")):
+    cache = os.path.dirname(data["cifar"])
+    os.makedirs(cache, exist_ok=True)
+    used = {v for *_, spec in rows if spec for v in spec["args"].values() if isinstance(v, str)}
+    if data["cifar"] in used and not os.path.exists(os.path.join(data["cifar"], "dataset.json")):
         per_batch = 512 if quick else 2000
         tar = write_cifar_python(os.path.join(cache, "cifar-10-python.tar.gz"), make_cifar_arrays(per_batch, 100))
         pack(read_cifar10(tar), "cifar10", data["cifar"], workers=2, progress=False)
-    if not os.path.exists(os.path.join(data["miniplaces"], "dataset.json")):
+    if data["miniplaces"] in used and not os.path.exists(os.path.join(data["miniplaces"], "dataset.json")):
         root = write_miniplaces(os.path.join(cache, "miniplaces-raw"), per_class=200 if quick else 600, val=10)
         pack(read_miniplaces(root), "miniplaces", data["miniplaces"], workers=2, progress=False)
-    if not os.path.exists(os.path.join(data["run"], "model.int8.onnx")):
+    if data["run"] in used and not os.path.exists(os.path.join(data["run"], "model.int8.onnx")):
         pack(read_digits(), "digits", data["digits"], workers=1, force=True, progress=False)
         subprocess.run([sys.executable, "-c", f"""
 from gluon_resnet.threads import use_all_cores; use_all_cores()
@@ -297,7 +304,12 @@ export({data['run']!r}); quantize({data['run']!r})
 
 
 def measure(spec):
-    out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True)
+    env = dict(os.environ)
+    if spec.get("default_threads"):  # as a script that sets nothing runs: MXNet picks its own thread count
+        for var in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS"):
+            env.pop(var, None)
+    out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True,
+                         env=env)
     line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
     if line is None:
         return {"error": (out.stderr.strip().splitlines() or ["no output"])[-1][:200]}
@@ -324,7 +336,7 @@ def summarize(rows, results):
             continue
         parts = rid.split("/")
         if parts[0] == "train":
-            base = out.get(f"train/hybrid/{parts[2]}", {})
+            base = out.get(f"train/imperative/{parts[2]}", {})
         elif parts[0] == "infer":
             base = out.get(f"infer/onnxruntime/fp32/{parts[3]}", {})
         elif parts[0] == "epoch":
@@ -358,13 +370,14 @@ def report(out, meta):
         one = pipe.get(f"pipeline/{ds}/threads1")
         if one:
             per_core = one["images_per_second"]
-            lines.append(f"  {ds}: one decoding thread gives {per_core:,.0f} images/s: neon's Titan X rate "
+            lines.append(f"  {ds}: preprocess_threads=1 gives {per_core:,.0f} images/s: neon's Titan X rate "
                          f"({NEON_TITAN_X:,.0f}/s) needs {NEON_TITAN_X / per_core:.1f} cores, a modern GPU "
                          f"(~{MODERN_GPU:,}/s) {MODERN_GPU / per_core:.0f}")
-    over = out.get("overhead/hybrid/batch2")
-    if over and over["status"] == "ok":
-        lines.append(f"  a batch-2 step takes {over['ms_per_step']:.1f} ms here (an upper bound on the host's "
-                     f"work per step); neon's ResNet-20 step on a Titan X took {11000 / 391:.1f} ms")
+    for impl in ("imperative", "hybrid"):
+        over = out.get(f"overhead/{impl}/batch2")
+        if over and over["status"] == "ok":
+            lines.append(f"  a batch-2 step, {impl}, takes {over['ms_per_step']:.1f} ms here (an upper bound on the "
+                         f"host's work per step); neon's ResNet-20 step on a Titan X took {11000 / 391:.1f} ms")
     return "\n".join(lines)
 
 
@@ -411,23 +424,25 @@ def main(argv=None):
     p.add_argument("--only", help="comma-separated row-id prefixes, e.g. train/hybrid")
     p.add_argument("--out", default=os.path.join(HERE, "results"), help="folder for the JSON and the plot")
     p.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "gluon-resnet-bench"))
+    p.add_argument("--steps", type=int, help="training steps per measurement (default 8 quick, 20 full)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
         return worker(json.loads(args.worker))
     args.rounds = args.rounds or (3 if args.quick else 5)
     args.n = [3] if args.quick else [3, 9]
-    args.batch_size, args.steps = 128, 8 if args.quick else 20
+    args.batch_size, args.steps = 128, args.steps or (8 if args.quick else 20)
     args.data_threads = [1, 2]
     args.pipeline_batches = 15 if args.quick else 40
     args.infer_seconds = 1.0 if args.quick else 2.0
     from gluon_resnet.threads import use_all_cores
     use_all_cores()
     started = time.time()
-    data = prepare(args.cache, args.quick)
+    data = data_paths(args.cache)
     rows = plan(args, data)
     if args.only:
         rows = [r for r in rows if any(r[0].startswith(o) for o in args.only.split(","))]
+    prepare(data, args.quick, rows)
     results = {}
     for rnd in range(args.rounds):  # interleaved: each configuration once per round
         for rid, label, group, spec in rows:

@@ -77,6 +77,9 @@ class ResidualBlock(nn.HybridBlock):
     def hybrid_forward(self, F, x):
         residual = self.body(x)
         identity = x if self.shortcut is None else self.shortcut(x)
+        # `+` (broadcast_add when imperative), not elemwise_add: elemwise_add keeps oneDNN's blocked memory
+        # layout, and MXNet 1.9's BatchNorm backward then falls back to slow reference kernels (CPU
+        # training step 334 vs 501 images/s here, benchmarks/profile_step.py shows where).
         return F.Activation(residual + identity, act_type="relu")
 
 

@@ -1,0 +1,69 @@
+#!/usr/bin/env python
+"""Where a training step's time goes: MXNet's profiler, aggregated by operator, over a few ResNet-20
+steps on random data (imperative, as training runs on the CPU; --hybridize for the GPU path).
+
+    .venv/bin/python benchmarks/profile_step.py [--n 3] [--steps 10] [--hybridize]
+"""
+import argparse
+import json
+import os
+import tempfile
+
+from gluon_resnet.threads import use_all_cores
+
+use_all_cores()  # before mxnet loads
+import mxnet as mx  # noqa: E402
+import numpy as np  # noqa: E402
+from mxnet import autograd, gluon  # noqa: E402
+
+from gluon_resnet import get_model  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int, default=3)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--hybridize", action="store_true")
+    p.add_argument("--top", type=int, default=15)
+    args = p.parse_args()
+    net = get_model("cifar10", args.n)
+    if args.hybridize:
+        net.hybridize(static_alloc=True, static_shape=True)
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1, "momentum": 0.9, "wd": 1e-4})
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    x = mx.nd.random.normal(shape=(args.batch_size, 3, 32, 32))
+    y = mx.nd.array(np.random.RandomState(0).randint(0, 10, args.batch_size))
+
+    def step():
+        with autograd.record():
+            loss = loss_fn(net(x), y)
+        loss.backward()
+        trainer.step(args.batch_size)
+
+    for _ in range(3):
+        step()
+    mx.nd.waitall()
+    path = os.path.join(tempfile.mkdtemp(), "profile.json")
+    mx.profiler.set_config(profile_all=True, aggregate_stats=True, filename=path)
+    mx.profiler.set_state("run")
+    for _ in range(args.steps):
+        step()
+    mx.nd.waitall()
+    mx.profiler.set_state("stop")
+    stats = json.loads(mx.profiler.dumps(format="json"))
+    ops = {}
+    for domain, entries in stats.get("Time", {}).items():
+        for name, s in entries.items():
+            ops[name] = ops.get(name, 0.0) + s["Total"]
+    # MX* entries are API calls (MXNDArrayWaitAll is the host waiting for the operators): not operator time.
+    ops = {k: v for k, v in ops.items() if not k.startswith(("MX", "DeleteVariable", "["))}
+    total = sum(ops.values())
+    print(f"ResNet-{6 * args.n + 2}, {'hybridized' if args.hybridize else 'imperative'}, batch {args.batch_size}, "
+          f"{args.steps} steps: operator time per step {total / args.steps:.1f} ms")
+    for name, ms in sorted(ops.items(), key=lambda kv: -kv[1])[:args.top]:
+        print(f"  {name:<48}{ms / args.steps:>9.2f} ms/step  {100 * ms / total:5.1f} %")
+
+
+if __name__ == "__main__":
+    main()
