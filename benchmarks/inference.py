@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Images per second of a run's fp32 and INT8 ONNX files in every installed runtime, and of MXNet,
-at batch 1 and 128 (random pixels at the input size; medians of interleaved rounds).
+at batch 1 and 128 (random pixels at the input size; medians of interleaved rounds). All runtimes share
+this process, so each competes with the others' idle threads; bench.py gives each its own process.
 
     .venv/bin/python benchmarks/inference.py --save-dir runs/digits-resnet20
 """
