@@ -8,6 +8,7 @@ exports the final epoch's model (or the best one, `--export best`), writes summa
 import argparse
 import logging
 import math
+import os
 import resource
 import signal
 import time
@@ -18,7 +19,7 @@ import numpy as np
 from mxnet import autograd, gluon
 
 from . import devices, report
-from .dataset import read_meta
+from .dataset import DatasetMeta, read_meta
 from .errors import Interrupted, TrainingDiverged, UserError
 from .evaluation import topk_wrong
 from .iterators import epoch_seed, train_iter, val_iter
@@ -48,7 +49,7 @@ def recipe_defaults(meta):
 class Job:
     """A resolved training command: every option filled, the dataset read, the checkpoint to resume."""
     cfg: argparse.Namespace
-    meta: object          # DatasetMeta
+    meta: DatasetMeta
     run: Run
     resume_from: RunState = None
 
@@ -233,7 +234,6 @@ def validate(net, batches, ctxs, dtype="float32"):
 
 def setup_logging(run, rank=0):
     """Log to stderr and the run's train.log; workers other than rank 0 only to stderr, tagged."""
-    import os
     os.makedirs(run.dir, exist_ok=True)
     log.setLevel(logging.INFO)
     for h in list(log.handlers):
