@@ -250,24 +250,74 @@ def setup_logging(run, rank=0):
 
 class StopSignals:
     """Ctrl-C / SIGTERM handlers that only record the signal; `check(where)` raises Interrupted at a
-    point where the run can stop cleanly (between batches, or between epochs)."""
+    point where the run can stop cleanly (between batches, or between epochs).
 
-    def __init__(self, resume_command):
-        self.resume_command, self.got = resume_command, []
+    With `hard_exit_after` (dist kvstore workers), the process also ends that many seconds after the
+    signal whatever it is doing: a worker blocked in a kvstore push never returns to Python, where the
+    handler would run. Python's C-level handler writes the signal to a wakeup socket at once; a thread
+    reading it arms alarm(), and SIGALRM's default action ends the process from the kernel."""
+
+    def __init__(self, resume_command, hard_exit_after=None):
+        self.resume_command, self.got, self.hard_exit_after = resume_command, [], hard_exit_after
 
     def __enter__(self):
         self.old = {s: signal.signal(s, lambda signum, frame: self.got.append(signum))
                     for s in (signal.SIGINT, signal.SIGTERM)}
+        if self.hard_exit_after:
+            import socket
+            import threading
+            self.wake_r, wake_w = socket.socketpair()
+            wake_w.setblocking(False)
+            self.wake_w = wake_w
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            self.old_wakeup = signal.set_wakeup_fd(wake_w.fileno())
+            threading.Thread(target=self._watchdog, daemon=True).start()
         return self
+
+    def _watchdog(self):
+        try:
+            if self.wake_r.recv(1):
+                signal.alarm(self.hard_exit_after)
+        except OSError:  # closed by __exit__
+            pass
 
     def __exit__(self, *exc):
         for s, h in self.old.items():
             signal.signal(s, h)
+        if self.hard_exit_after:
+            signal.set_wakeup_fd(self.old_wakeup)
+            self.wake_r.close()
+            self.wake_w.close()
 
     def check(self, where):
         if self.got:
             raise Interrupted(f"stopped by {signal.Signals(self.got[0]).name} {where}. Resume with: "
                               f"{self.resume_command}", self.got[0])
+
+
+CHECKSUM_KEY = 2 ** 30  # a kvstore key no parameter uses (gluon.Trainer numbers them from 0)
+HARD_EXIT_SECONDS = 10  # a dist worker that got SIGTERM / Ctrl-C ends within this, even when blocked
+
+
+def check_in_sync(net, kvstore, ctx, epoch):
+    """Under dist_sync every worker applies the same summed gradients, so all hold the same trainable
+    parameters. Each puts (sum, sum of squares) of its own in its own slot of a vector the servers add
+    up (x + 0 is exact, whatever precision the servers add in), so every worker sees everyone's and
+    compares. Returns this worker's checksum (the sum); raises JobError when the workers differ."""
+    arrays = [p.data(ctx).asnumpy().astype(np.float64) for p in net.collect_params().values()
+              if p.grad_req != "null"]
+    mine = np.zeros((kvstore.num_workers, 2))
+    mine[kvstore.rank] = sum(a.sum() for a in arrays), sum((a * a).sum() for a in arrays)
+    table = mx.nd.zeros(mine.size, dtype="float64")
+    kvstore.push(CHECKSUM_KEY, mx.nd.array(mine.ravel(), dtype="float64"))
+    kvstore.pull(CHECKSUM_KEY, out=table)
+    table = table.asnumpy().reshape(mine.shape)
+    if not (table == table[kvstore.rank]).all():
+        from .errors import JobError
+        raise JobError(f"worker {kvstore.rank}'s parameters differ from the others' after epoch {epoch} "
+                       f"(parameter sums {', '.join(f'{v:.10g}' for v in table[:, 0])} on workers 0-"
+                       f"{kvstore.num_workers - 1}): the workers are out of sync")
+    return float(table[kvstore.rank, 0])
 
 
 def resume_command(cfg, workers=1):
@@ -319,10 +369,24 @@ def fit(args):
     log.info(f"{spec.name} (n={cfg.n}, shortcut {cfg.shortcut}, {count_parameters(net):,} parameters) on "
              f"{meta.name}: {meta.counts['train']:,} train / {meta.counts['val']:,} val images, "
              f"{len(ctxs)} x {ctxs[0].device_type}" + (f" on each of {workers} workers" if workers > 1 else "")
-             + f", batch {cfg.batch_size}, lr {cfg.lr:g} x{cfg.lr_factor:g} at "
+             + (f", batch {cfg.batch_size} per worker ({cfg.batch_size * workers} in all)" if workers > 1
+                else f", batch {cfg.batch_size}") + f", lr {cfg.lr:g} x{cfg.lr_factor:g} at "
              f"epochs {_show(cfg.lr_step_epochs) or '-'}, wd {cfg.wd:g}, {cfg.num_epochs} epochs")
 
-    with StopSignals(resume_command(cfg, workers)) as stop:
+    dist = not isinstance(kvstore, str)
+    if dist:
+        # gluon.Trainer broadcasts rank 0's parameters lazily, inside the first step, where the engine may
+        # order that pull after the first gradient push: a worker then starts from summed gradients
+        # instead of weights (seen under --launcher ssh, caught by check_in_sync). Broadcast now, and
+        # let nobody push a gradient before every worker holds its copy.
+        trainer._init_kvstore()
+        trainer._init_params()
+        mx.nd.waitall()
+        kvstore._barrier()
+    in_sync = dist and kvstore.type in ("dist_sync", "dist_device_sync")
+    if in_sync:
+        kvstore.init(CHECKSUM_KEY, mx.nd.zeros(2 * workers, dtype="float64"))  # check_in_sync's key
+    with StopSignals(resume_command(cfg, workers), HARD_EXIT_SECONDS if dist else None) as stop:
         for epoch in range(start_epoch + 1, cfg.num_epochs + 1):
             # A signal that came during validation or checkpointing: epoch - 1 is complete.
             stop.check(f"after epoch {epoch - 1}, which is saved in {run.dir}")
@@ -332,6 +396,9 @@ def fit(args):
             stats = train_one_epoch(net, trainer, loss_fn, batches, ctxs, cfg, epoch, iters, lambda: stop.check(
                 f"during epoch {epoch}; the last complete checkpoint is epoch {epoch - 1} in {run.dir}"))
             del batches
+            if in_sync:
+                checksum = check_in_sync(net, kvstore, ctxs[0], epoch)
+                log.info(f"epoch {epoch}: parameter checksum {checksum:.10g}, the same on all {workers} workers")
             if rank != 0:  # rank 0 validates and writes; the others go straight on
                 log.info(f"epoch {epoch:3d}/{cfg.num_epochs}  loss {stats.loss:.4f}  "
                          f"{stats.images / stats.seconds:.0f} img/s")

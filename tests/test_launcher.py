@@ -1,8 +1,11 @@
 """dist_sync training over several worker processes on loopback, started by tools/launch.py."""
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from conftest import ROOT, train_args
@@ -48,3 +51,226 @@ def test_launch_needs_a_command():
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "after --" in r.stderr
+
+
+# ---------------------------------------------------------------- failures end the whole job
+
+def _job_pids(mark):
+    """{pid: DMLC_ROLE} of every live process that carries this job's marker in its environment."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            env = dict(v.split("=", 1) for v in open(f"/proc/{pid}/environ").read().split("\0") if "=" in v)
+        except OSError:
+            continue
+        if env.get("GLUON_RESNET_TEST_JOB") == mark:
+            found[int(pid)] = env.get("DMLC_ROLE")
+    return found
+
+
+def _start(tmp_path, data_dir, *launch_args, epochs=100):
+    mark = f"{os.getpid()}-{time.time()}"
+    save = tmp_path / "run"
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--env",
+           f"GLUON_RESNET_TEST_JOB={mark}", *launch_args, "--", sys.executable,
+           os.path.join(ROOT, "tools", "train.py"),
+           "--kv-store", "dist_sync", "--data-dir", data_dir, "--n", "1", "--batch-size", "32",
+           "--num-epochs", str(epochs), "--save-dir", str(save)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (save / "checkpoint-0001.json").exists():  # training is under way on both workers
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()
+        time.sleep(0.2)
+    return proc, mark, save
+
+
+def _ends_and_leaves_nothing(proc, mark, limit):
+    start = time.time()
+    out, err = proc.communicate(timeout=limit + 30)
+    took = time.time() - start
+    assert took < limit, (took, err[-2000:])
+    time.sleep(0.5)
+    assert _job_pids(mark) == {}, "processes of the job are still running"
+    return proc.returncode, out + err, took
+
+
+@pytest.mark.parametrize("victim", ["worker", "server"])
+def test_a_killed_role_ends_the_job_and_resume_works(tmp_path, packed_digits, victim):
+    proc, mark, save = _start(tmp_path, packed_digits)
+    pid = next(p for p, role in _job_pids(mark).items() if role == victim)
+    os.kill(pid, signal.SIGKILL)
+    code, text, took = _ends_and_leaves_nothing(proc, mark, 60)
+    assert code != 0 and f"{victim} " in text and "was killed by SIGKILL; stopped the whole job" in text
+    print(f"{victim} killed: launcher ended {took:.1f} s later")
+    done = max(int(f[11:15]) for f in os.listdir(save) if f.startswith("checkpoint-") and f.endswith(".json"))
+    json.load(open(save / f"checkpoint-{done:04d}.json"))  # rank 0's last checkpoint is complete
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--",
+                        sys.executable, os.path.join(ROOT, "tools", "train.py"), "--kv-store", "dist_sync",
+                        "--data-dir", packed_digits, "--save-dir", str(save), "--resume", "--num-epochs", str(done + 1)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f"resuming {save} after epoch {done}" in r.stderr
+
+
+def test_sigterm_to_the_launcher_ends_every_role(tmp_path, packed_digits):
+    proc, mark, _ = _start(tmp_path, packed_digits)
+    assert set(_job_pids(mark).values()) >= {"scheduler", "server", "worker"}
+    proc.send_signal(signal.SIGTERM)
+    code, text, took = _ends_and_leaves_nothing(proc, mark, 30)
+    assert code == 128 + signal.SIGTERM and "SIGTERM received; stopping every role" in text
+    print(f"SIGTERM: every role ended in {took:.1f} s")
+
+
+def test_a_worker_blocked_in_the_kvstore_still_exits_on_sigterm(tmp_path, packed_digits):
+    """Kill one worker's server side: the other blocks in a push. SIGTERM still ends it (alarm watchdog)."""
+    proc, mark, _ = _start(tmp_path, packed_digits)
+    pids = _job_pids(mark)
+    os.kill(proc.pid, signal.SIGSTOP)  # keep the launcher from cleaning up, to see the worker alone
+    try:
+        os.kill(next(p for p, r in pids.items() if r == "server"), signal.SIGKILL)
+        time.sleep(2)  # the workers are now blocked in the kvstore
+        workers = [p for p, r in pids.items() if r == "worker"]
+        for p in workers:
+            os.kill(p, signal.SIGTERM)
+        deadline = time.time() + 20
+        while any(os.path.exists(f"/proc/{p}") and open(f"/proc/{p}/stat").read().split()[2] != "Z"
+                  for p in workers):
+            assert time.time() < deadline, "a blocked worker ignored SIGTERM"
+            time.sleep(0.2)
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+    _ends_and_leaves_nothing(proc, mark, 60)
+
+
+def test_workers_end_each_epoch_with_identical_parameters(tmp_path, packed_digits):
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--",
+                        sys.executable, os.path.join(ROOT, "tools", "train.py"), "--kv-store", "dist_sync",
+                        "--data-dir", packed_digits, "--n", "1", "--batch-size", "64", "--num-epochs", "2",
+                        "--save-dir", str(tmp_path / "run")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "batch 64 per worker (128 in all)" in r.stderr
+    for epoch in (1, 2):
+        sums = re.findall(rf"(\[worker 1\] )?epoch {epoch}: parameter checksum (\S+), the same on all 2 workers",
+                          r.stderr)
+        assert len(sums) == 2 and sums[0][1] == sums[1][1], sums  # rank 0 and rank 1, one number
+
+
+def test_check_in_sync_catches_a_worker_that_differs():
+    """The servers add what the workers push, each in its own slot: a worker whose parameters differ shows."""
+    import mxnet as mx
+    import numpy as np
+
+    from gluon_resnet import get_model
+    from gluon_resnet.errors import JobError
+    from gluon_resnet.training import check_in_sync
+    net = get_model("cifar10", 1)
+    params = [p.data().asnumpy().astype("float64") for p in net.collect_params().values() if p.grad_req != "null"]
+    own = np.array([sum(a.sum() for a in params), sum((a * a).sum() for a in params)])
+
+    class TwoWorkers:  # worker 0 pushed `other` into slot 0; pull returns the sum, as dist_sync servers do
+        num_workers, rank = 2, 1
+
+        def __init__(self, other):
+            self.other = np.concatenate([other, [0, 0]])
+
+        def push(self, key, value):
+            self.total = value.asnumpy() + self.other
+
+        def pull(self, key, out):
+            out[:] = mx.nd.array(self.total, dtype="float64")
+    assert check_in_sync(net, TwoWorkers(own), mx.cpu(), 1) == pytest.approx(own[0])
+    with pytest.raises(JobError, match="worker 1's parameters differ from the others' after epoch 3"):
+        check_in_sync(net, TwoWorkers(own + [1e-9, 0]), mx.cpu(), 3)
+
+
+def test_hostfile_format(tmp_path):
+    from gluon_resnet.launcher import read_hostfile
+    f = tmp_path / "hosts"
+    f.write_text("node1\nnode2:2222 slots=4\n\n# comment\n127.0.0.1:22\n")
+    assert read_hostfile(str(f)) == [("node1", 22), ("node2", 2222), ("127.0.0.1", 22)]
+    f.write_text("node1:ssh\n")
+    with pytest.raises(UserError, match="line 1: 'node1:ssh' is not host or host:port"):
+        read_hostfile(str(f))
+
+
+# ---------------------------------------------------------------- ssh, against a real sshd on loopback
+
+@pytest.fixture
+def sshd(tmp_path):
+    """An sshd on a free loopback port, with a host key and a client key made here; returns the ssh
+    client config to pass with --ssh-config. Touches nothing outside tmp_path except /run/sshd
+    (sshd's privilege-separation folder), which it removes again if it made it."""
+    import getpass
+    import shutil
+    from gluon_resnet.launcher import free_port
+    sshd_bin = shutil.which("sshd") or "/usr/sbin/sshd"
+    if not os.path.exists(sshd_bin):
+        pytest.fail("sshd is missing: install openssh-server (.ci/run does)")
+    d = tmp_path / "ssh"
+    d.mkdir()
+    for name in ("host_key", "client_key"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)], check=True)
+    (d / "authorized_keys").write_text((d / "client_key.pub").read_text())
+    os.chmod(d / "authorized_keys", 0o600)
+    port = free_port()
+    (d / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host_key'}\nAuthorizedKeysFile {d / 'authorized_keys'}\n"
+        f"PidFile {d / 'sshd.pid'}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\nPermitRootLogin yes\n"
+        f"AcceptEnv *\n")
+    (d / "ssh_config").write_text(
+        f"Host 127.0.0.1\n  User {getpass.getuser()}\n  IdentityFile {d / 'client_key'}\n  IdentitiesOnly yes\n"
+        f"  UserKnownHostsFile /dev/null\n  StrictHostKeyChecking no\n")
+    made_run_dir = not os.path.isdir("/run/sshd")
+    if made_run_dir:
+        os.makedirs("/run/sshd", mode=0o755)
+    proc = subprocess.Popen([sshd_bin, "-D", "-e", "-f", str(d / "sshd_config")], stderr=open(d / "sshd.log", "w"))
+    try:
+        deadline = time.time() + 10
+        while subprocess.run(["ssh", "-F", str(d / "ssh_config"), "-p", str(port), "-o", "BatchMode=yes", "127.0.0.1",
+                              "true"], capture_output=True).returncode != 0:
+            assert time.time() < deadline and proc.poll() is None, (d / "sshd.log").read_text()
+            time.sleep(0.2)
+        yield str(d / "ssh_config"), port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if made_run_dir:
+            shutil.rmtree("/run/sshd", ignore_errors=True)
+
+
+def test_ssh_launcher_trains_through_a_real_sshd(tmp_path, packed_digits, sshd):
+    config, port = sshd
+    hosts = tmp_path / "hosts"
+    hosts.write_text(f"127.0.0.1:{port}\n127.0.0.1:{port}\n")
+    save = tmp_path / "run"
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "-H", str(hosts),
+                        "--launcher", "ssh", "--ssh-config", config, "--host-ip", "127.0.0.1", "--",
+                        sys.executable, os.path.join(ROOT, "tools", "train.py"), "--kv-store", "dist_sync",
+                        "--data-dir", packed_digits, "--n", "1", "--batch-size", "64", "--num-epochs", "1",
+                        "--save-dir", str(save)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    text = r.stdout + r.stderr
+    assert "(ssh)" in text and "on each of 2 workers" in text and "the same on all 2 workers" in text
+    assert json.load(open(save / "checkpoint-0001.json"))["epoch"] == 1
+
+
+@pytest.mark.parametrize("launcher,tool", [("slurm", "srun"), ("mpi", "mpirun")])
+def test_cluster_launchers_say_what_is_missing(launcher, tool, tmp_path):
+    """slurm / mpi / sge / yarn go through dmlc_tracker; without the cluster's tool, one line says so."""
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--launcher", launcher,
+                        "--", sys.executable, "-c", "pass"], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "PATH": str(tmp_path)})
+    assert r.returncode == 2 and f"submits with {tool}, which is not on this host's PATH" in r.stderr
+
+
+def test_tracker_patch_restores_isalive():
+    import threading
+
+    from gluon_resnet.launcher import patch_tracker
+    patch_tracker()
+    t = threading.Thread(target=lambda: None)
+    t.start()
+    t.join()
+    assert t.isAlive() is False  # the name dmlc_tracker calls
+    import importlib
+    assert importlib.import_module("dmlc_tracker.tracker").PSTracker  # the wheel's tracker imports
