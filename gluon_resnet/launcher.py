@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from . import threads
 from .errors import JobError, UserError
 
 LAUNCHERS = ("local", "ssh", "mpi", "sge", "slurm", "yarn")
@@ -162,8 +163,13 @@ def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=N
     if launcher in ("local", "ssh"):
         hosts = read_hostfile(hostfile) if launcher == "ssh" else [("127.0.0.1", None)]
         root = host_ip or ("127.0.0.1" if launcher == "local" else socket.gethostbyname(socket.gethostname()))
+        extra = {"DMLC_INTERFACE": "lo"} if root.startswith("127.") else {}
+        if launcher == "local" and not threads.user_chose():
+            # Workers on one machine share its cores: 2 workers x 2 OpenMP threads on 2 cores ran an epoch
+            # in 5.4 s, 2 x 1 thread in 3.1 s (one worker alone: 3.3 s).
+            extra["OMP_NUM_THREADS"] = str(max(1, threads.cores() // workers))
         job = Job(workers, servers, root, port or free_port("127.0.0.1" if root.startswith("127.") else ""),
-                  {**(env or {}), **({"DMLC_INTERFACE": "lo"} if root.startswith("127.") else {})}, log)
+                  {**extra, **(env or {})}, log)
         serve = [sys.executable, "-c", "import mxnet"]  # a scheduler or server is MXNet imported with its role
         job.start_local("scheduler", "scheduler", serve)  # on this machine, as MXNet's tracker does
         workdir = sync_dst_dir or os.getcwd()

@@ -13,6 +13,14 @@ def cores():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+_USER_CHOSE = "OMP_NUM_THREADS" in os.environ or "MXNET_OMP_MAX_THREADS" in os.environ
+
+
+def user_chose():
+    """Whether the user set the thread count (before this program changed anything)."""
+    return _USER_CHOSE
+
+
 def use_all_cores():
     """Set OMP_NUM_THREADS to every core unless the user chose (OMP_NUM_THREADS, MXNET_OMP_MAX_THREADS)."""
     if "OMP_NUM_THREADS" in os.environ or "MXNET_OMP_MAX_THREADS" in os.environ:

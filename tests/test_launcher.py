@@ -55,8 +55,8 @@ def test_launch_needs_a_command():
 
 # ---------------------------------------------------------------- failures end the whole job
 
-def _job_pids(mark):
-    """{pid: DMLC_ROLE} of every live process that carries this job's marker in its environment."""
+def _job_pids(mark, with_env=False):
+    """{pid: DMLC_ROLE (or its whole environment)} of every live process carrying this job's marker."""
     found = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -64,11 +64,11 @@ def _job_pids(mark):
         except OSError:
             continue
         if env.get("GLUON_RESNET_TEST_JOB") == mark:
-            found[int(pid)] = env.get("DMLC_ROLE")
+            found[int(pid)] = env.get("DMLC_ROLE") if not with_env else env
     return found
 
 
-def _start(tmp_path, data_dir, *launch_args, epochs=100):
+def _start(tmp_path, data_dir, *launch_args, epochs=100, env=None):
     mark = f"{os.getpid()}-{time.time()}"
     save = tmp_path / "run"
     cmd = [sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--env",
@@ -76,7 +76,7 @@ def _start(tmp_path, data_dir, *launch_args, epochs=100):
            os.path.join(ROOT, "tools", "train.py"),
            "--kv-store", "dist_sync", "--data-dir", data_dir, "--n", "1", "--batch-size", "32",
            "--num-epochs", str(epochs), "--save-dir", str(save)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.time() + 120
     while not (save / "checkpoint-0001.json").exists():  # training is under way on both workers
         assert proc.poll() is None and time.time() < deadline, proc.communicate()
@@ -113,8 +113,13 @@ def test_a_killed_role_ends_the_job_and_resume_works(tmp_path, packed_digits, vi
 
 
 def test_sigterm_to_the_launcher_ends_every_role(tmp_path, packed_digits):
-    proc, mark, _ = _start(tmp_path, packed_digits)
-    assert set(_job_pids(mark).values()) >= {"scheduler", "server", "worker"}
+    unset = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS")}
+    proc, mark, _ = _start(tmp_path, packed_digits, env=unset)
+    envs = _job_pids(mark, with_env=True).values()
+    assert {e["DMLC_ROLE"] for e in envs} >= {"scheduler", "server", "worker"}
+    # Two local workers share the cores: each gets half (the user set no thread count).
+    from gluon_resnet.threads import cores
+    assert {e["OMP_NUM_THREADS"] for e in envs if e["DMLC_ROLE"] == "worker"} == {str(max(1, cores() // 2))}
     proc.send_signal(signal.SIGTERM)
     code, text, took = _ends_and_leaves_nothing(proc, mark, 30)
     assert code == 128 + signal.SIGTERM and "SIGTERM received; stopping every role" in text
