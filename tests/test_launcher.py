@@ -279,3 +279,18 @@ def test_tracker_patch_restores_isalive():
     assert t.isAlive() is False  # the name dmlc_tracker calls
     import importlib
     assert importlib.import_module("dmlc_tracker.tracker").PSTracker  # the wheel's tracker imports
+
+
+def test_ssh_job_ends_everywhere_when_a_remote_worker_dies(tmp_path, packed_digits, sshd):
+    """The remote roles (here: processes under the loopback sshd) end with the job: none is left."""
+    config, port = sshd
+    hosts = tmp_path / "hosts"
+    hosts.write_text(f"127.0.0.1:{port}\n")
+    proc, mark, _ = _start(tmp_path, packed_digits, "-H", str(hosts), "--launcher", "ssh", "--ssh-config", config,
+                           "--host-ip", "127.0.0.1")
+    roles = _job_pids(mark)
+    assert set(roles.values()) == {"scheduler", "server", "worker"}
+    os.kill(next(p for p, r in roles.items() if r == "worker"), signal.SIGKILL)
+    code, text, took = _ends_and_leaves_nothing(proc, mark, 60)
+    assert code == 1 and re.search(r"worker \d on 127.0.0.1 exited with 255; stopped the whole job", text)  # ssh's 255
+    print(f"ssh worker killed: launcher ended {took:.1f} s later, no remote process left")

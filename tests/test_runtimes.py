@@ -28,8 +28,11 @@ def test_every_runtime_agrees_with_mxnet_at_two_sizes(runtime, run, sizes, class
 
 
 def test_the_demo_runtimes_are_installed():
-    """make test installs onnxruntime, OpenVINO and OpenCV: a verify that skipped them would prove nothing."""
-    assert {"onnxruntime", "openvino", "opencv", "reference"} <= set(INSTALLED)
+    """make test installs onnxruntime, OpenVINO (its wheels need Python >= 3.10) and OpenCV: a verify that
+    skipped them would prove nothing."""
+    import sys
+    expected = {"onnxruntime", "opencv", "reference"} | ({"openvino"} if sys.version_info >= (3, 10) else set())
+    assert expected <= set(INSTALLED)
 
 
 
