@@ -162,7 +162,8 @@ def epoch(data_dir, n, batch, threads):
         train_step(net, trainer, loss_fn, x, y, ctxs)
     mx.nd.waitall()
     step_seconds = time.perf_counter() - start
-    return {"images_per_second": stats.images / epoch_seconds, "step_images_per_second": len(held) * batch / step_seconds}
+    return {"images_per_second": stats.images / epoch_seconds,
+            "step_images_per_second": len(held) * batch / step_seconds}
 
 
 def pipeline(data_dir, batch, threads, batches):
@@ -248,7 +249,8 @@ def plan(args, data):
     for ds, label in (("cifar", "CIFAR 40x40 PNG, crop 32 + flip"),
                       ("miniplaces", "Mini-Places2 128x128 JPEG, scale jitter + crop 112 + flip")):
         for threads in (1, 2):
-            rows.append((f"pipeline/{ds}/threads{threads}", f"input pipeline alone: {label}, preprocess_threads={threads}",
+            rows.append((f"pipeline/{ds}/threads{threads}",
+                         f"input pipeline alone: {label}, preprocess_threads={threads}",
                          "input pipeline", {"kind": "pipeline", "args": {
                              "data_dir": data[ds], "batch": b, "threads": threads, "batches": args.pipeline_batches}}))
     for impl in ("imperative", "hybrid"):

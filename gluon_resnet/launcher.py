@@ -65,6 +65,15 @@ def read_hostfile(path):
     return hosts
 
 
+def _die_with_launcher():
+    """In each role before exec (Linux): SIGKILL when the launcher dies, even when it is killed with -9."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 @dataclass
 class Role:
     name: str            # "scheduler", "server 0", "worker 1"
@@ -97,7 +106,8 @@ class Job:
 
     def start_local(self, name, role, command):
         # A new session: the whole role (and anything it starts) can be signalled as one group.
-        proc = subprocess.Popen(command, env={**os.environ, **self.env(role, "127.0.0.1")}, start_new_session=True)
+        proc = subprocess.Popen(command, env={**os.environ, **self.env(role, "127.0.0.1")}, start_new_session=True,
+                                preexec_fn=_die_with_launcher)
         self.roles.append(Role(name, "localhost", proc))
 
     def start_ssh(self, name, role, command, host, port, workdir, ssh_config=None):
@@ -108,7 +118,8 @@ class Job:
         # kvstore) when this client is killed. BatchMode: fail instead of asking for a password.
         ssh = ["ssh", "-tt", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "LogLevel=ERROR",
                *(["-F", ssh_config] if ssh_config else []), "-p", str(port), host, remote]
-        proc = subprocess.Popen(ssh, stdin=subprocess.DEVNULL, start_new_session=True)  # not the launcher's tty
+        proc = subprocess.Popen(ssh, stdin=subprocess.DEVNULL, start_new_session=True,  # not the launcher's tty
+                                preexec_fn=_die_with_launcher)
         self.roles.append(Role(name, host, proc))
 
     def stop(self, grace=STOP_GRACE):

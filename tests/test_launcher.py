@@ -68,6 +68,25 @@ def _job_pids(mark, with_env=False):
     return found
 
 
+_STARTED = []
+
+
+@pytest.fixture(autouse=True)
+def _no_job_outlives_its_test():
+    """A failing test must not leave its job training in the background (it would slow every later one)."""
+    yield
+    while _STARTED:
+        proc, mark = _STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in _job_pids(mark):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 def _start(tmp_path, data_dir, *launch_args, epochs=100, env=None):
     mark = f"{os.getpid()}-{time.time()}"
     save = tmp_path / "run"
@@ -77,6 +96,7 @@ def _start(tmp_path, data_dir, *launch_args, epochs=100, env=None):
            "--kv-store", "dist_sync", "--data-dir", data_dir, "--n", "1", "--batch-size", "32",
            "--num-epochs", str(epochs), "--save-dir", str(save)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    _STARTED.append((proc, mark))
     deadline = time.time() + 120
     while not (save / "checkpoint-0001.json").exists():  # training is under way on both workers
         assert proc.poll() is None and time.time() < deadline, proc.communicate()
@@ -106,7 +126,8 @@ def test_a_killed_role_ends_the_job_and_resume_works(tmp_path, packed_digits, vi
     json.load(open(save / f"checkpoint-{done:04d}.json"))  # rank 0's last checkpoint is complete
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--",
                         sys.executable, os.path.join(ROOT, "tools", "train.py"), "--kv-store", "dist_sync",
-                        "--data-dir", packed_digits, "--save-dir", str(save), "--resume", "--num-epochs", str(done + 1)],
+                        "--data-dir", packed_digits, "--save-dir", str(save), "--resume",
+                        "--num-epochs", str(done + 1)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert f"resuming {save} after epoch {done}" in r.stderr
@@ -124,6 +145,16 @@ def test_sigterm_to_the_launcher_ends_every_role(tmp_path, packed_digits):
     code, text, took = _ends_and_leaves_nothing(proc, mark, 30)
     assert code == 128 + signal.SIGTERM and "SIGTERM received; stopping every role" in text
     print(f"SIGTERM: every role ended in {took:.1f} s")
+
+
+def test_killing_the_launcher_itself_leaves_nothing(tmp_path, packed_digits):
+    proc, mark, _ = _start(tmp_path, packed_digits)
+    proc.kill()
+    proc.wait()
+    deadline = time.time() + 15
+    while _job_pids(mark):
+        assert time.time() < deadline, "roles outlived a launcher killed with SIGKILL"
+        time.sleep(0.2)
 
 
 def test_a_worker_blocked_in_the_kvstore_still_exits_on_sigterm(tmp_path, packed_digits):
