@@ -96,8 +96,8 @@ def _describe(code):
 class Job:
     """The roles of one dist kvstore job, watched together."""
 
-    def __init__(self, workers, servers, root_uri, root_port, env=None, log=print):
-        self.roles, self.log = [], log
+    def __init__(self, workers, servers, root_uri, root_port, env=None, log=print, resume_hint=None):
+        self.roles, self.log, self.resume_hint = [], log, resume_hint
         self.base = {"DMLC_PS_ROOT_URI": root_uri, "DMLC_PS_ROOT_PORT": str(root_port),
                      "DMLC_NUM_WORKER": str(workers), "DMLC_NUM_SERVER": str(servers), **(env or {})}
 
@@ -152,8 +152,9 @@ class Job:
                     if code is None or code == 0:  # servers and the scheduler leave with 0 once the
                         continue                   # workers have finalized the kvstore
                     self.stop(grace=3)
-                    raise JobFailed(f"{r.name} on {r.host} {_describe(code)}; stopped the whole job. A run's last "
-                                    f"complete checkpoint is on rank 0's --save-dir: rerun with --resume")
+                    raise JobFailed(f"{r.name} on {r.host} {_describe(code)}; stopped the whole job. The last "
+                                    f"complete checkpoint is in rank 0's --save-dir; resume with: "
+                                    f"{self.resume_hint or 'the same command, with --resume'}")
                 if all(w.proc.poll() == 0 for w in workers):
                     deadline = time.time() + 10
                     while time.time() < deadline and any(r.proc.poll() is None for r in self.roles):
@@ -167,8 +168,9 @@ class Job:
 
 
 def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=None, sync_dst_dir=None,
-           host_ip=None, port=None, ssh_config=None, log=print):
-    """Run `command` as the workers of a dist kvstore job; return its exit code (0 when all finished)."""
+           host_ip=None, port=None, ssh_config=None, log=print, resume_hint=None):
+    """Run `command` as the workers of a dist kvstore job; return its exit code (0 when all finished).
+    `resume_hint` is the command that resumes the job, printed when it fails."""
     if launcher not in LAUNCHERS:
         raise UserError(f"--launcher must be one of {', '.join(LAUNCHERS)}, not {launcher!r}")
     if launcher in ("local", "ssh"):
@@ -180,7 +182,7 @@ def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=N
             # in 5.4 s, 2 x 1 thread in 3.1 s (one worker alone: 3.3 s).
             extra["OMP_NUM_THREADS"] = str(max(1, threads.cores() // workers))
         job = Job(workers, servers, root, port or free_port("127.0.0.1" if root.startswith("127.") else ""),
-                  {**extra, **(env or {})}, log)
+                  {**extra, **(env or {})}, log, resume_hint)
         serve = [sys.executable, "-c", "import mxnet"]  # a scheduler or server is MXNet imported with its role
         job.start_local("scheduler", "scheduler", serve)  # on this machine, as MXNet's tracker does
         workdir = sync_dst_dir or os.getcwd()

@@ -121,6 +121,8 @@ def test_a_killed_role_ends_the_job_and_resume_works(tmp_path, packed_digits, vi
     os.kill(pid, signal.SIGKILL)
     code, text, took = _ends_and_leaves_nothing(proc, mark, 60)
     assert code != 0 and f"{victim} " in text and "was killed by SIGKILL; stopped the whole job" in text
+    hint = re.search(r"resume with: (.*)", text).group(1)
+    assert hint.startswith("python tools/launch.py -n 2 --env") and hint.endswith(f"--save-dir {save} --resume")
     print(f"{victim} killed: launcher ended {took:.1f} s later")
     done = max(int(f[11:15]) for f in os.listdir(save) if f.startswith("checkpoint-") and f.endswith(".json"))
     json.load(open(save / f"checkpoint-{done:04d}.json"))  # rank 0's last checkpoint is complete

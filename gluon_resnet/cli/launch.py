@@ -45,5 +45,10 @@ def main(argv=None):
     if bad:
         raise UserError(f"--env {bad[0]}: write it as NAME=VALUE")
     env = dict(e.split("=", 1) for e in args.env)
+    import shlex
+    import sys
+    argv = sys.argv[1:] if argv is None else list(argv)
+    resume = shlex.join(["python", "tools/launch.py", *argv[:len(argv) - len(args.command)], *args.command]
+                        + ([] if "--resume" in args.command else ["--resume"]))
     raise SystemExit(launch(args.command, args.num_workers, args.num_servers, args.launcher, args.hostfile, env,
-                            args.sync_dst_dir, args.host_ip, args.port, args.ssh_config))
+                            args.sync_dst_dir, args.host_ip, args.port, args.ssh_config, resume_hint=resume))
