@@ -45,11 +45,12 @@ def _timed(step, n, finish=lambda: None, warmup=3):
 def _mx_step(net, batch, optimizer="sgd", read_every_batch=False):
     """A training step on random data: ours keeps the loss on the device; GluonCV's script reads it back."""
     import mxnet as mx
+    import numpy as np
     from mxnet import autograd, gluon
     trainer = gluon.Trainer(net.collect_params(), optimizer, {"learning_rate": 0.1, "momentum": 0.9, "wd": 1e-4})
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     x = mx.nd.random.normal(shape=(batch, 3, 32, 32))
-    y = mx.nd.array(__import__("numpy").random.RandomState(0).randint(0, 10, batch))
+    y = mx.nd.array(np.random.RandomState(0).randint(0, 10, batch))
     total = mx.nd.zeros(1)
     metric = mx.metric.Accuracy()
 

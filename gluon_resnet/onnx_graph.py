@@ -21,7 +21,6 @@ import onnx
 from onnx import helper, numpy_helper
 
 OPSET, IR_VERSION = 13, 8
-INT64_MAX = np.iinfo(np.int64).max
 
 
 class Graph:

@@ -10,10 +10,11 @@ import tempfile
 
 import numpy as np
 
+from . import __version__
 from .errors import UserError
 from .onnx_graph import portable
 from .report import BEST_LABEL
-from .run import Run, atomic
+from .run import Run, atomic, export_hybridized
 
 OUTPUT = "logits"
 PRODUCER = "gluon-resnet"
@@ -82,17 +83,24 @@ def export(save_dir, out=None, which="final"):
     import onnx
     run = Run(save_dir)
     net, state = run.load_model(which)
-    net.hybridize()
     size = state.dataset.crop_size
-    net(mx.nd.zeros((1, 3, size, size)))  # export needs one forward pass after hybridize()
     with tempfile.TemporaryDirectory(prefix=".onnx-", dir=run.dir) as tmp:
         prefix = os.path.join(tmp, "model")
-        net.export(prefix, epoch=0)
+        export_hybridized(net, size, prefix)
         raw = os.path.join(tmp, "raw.onnx")
         mx.onnx.export_model(prefix + "-symbol.json", prefix + "-0000.params", [(1, 3, size, size)], [np.float32],
                              raw, dynamic=True, dynamic_input_shapes=[(None, 3, None, None)])
         model = portable(onnx.load(raw), OUTPUT, state.dataset.num_classes)
-    model.producer_name, model.producer_version = PRODUCER, "0.1.0"
+    model.producer_name, model.producer_version = PRODUCER, __version__
     model.doc_string = f"neon model-zoo {state.model.name} trained in {run.dir}, epoch {state.epoch} ({which})"
     onnx.helper.set_model_props(model, metadata_for(state, which))
     return save(model, out or run.onnx)
+
+
+def ensure_export(run, onnx_path=None):
+    """`onnx_path`, or the run's model.onnx, exported again when missing or older than its newest checkpoint."""
+    if onnx_path:
+        return onnx_path
+    if not os.path.exists(run.onnx) or os.path.getmtime(run.onnx) < run.newest_checkpoint_time():
+        export(run.dir, run.onnx)
+    return run.onnx

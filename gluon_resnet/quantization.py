@@ -16,7 +16,6 @@ from .dataset import read_meta
 from .errors import UserError
 from .iterators import multiscale_batches
 from .run import Run
-from .verification import ensure_onnx
 
 
 class _Calibration:
@@ -40,7 +39,7 @@ def quantize(save_dir, data_dir=None, out=None, images=300, method="MinMax"):
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
     run = Run(save_dir)
-    fp32 = ensure_onnx(run)
+    fp32 = onnx_io.ensure_export(run)
     source = onnx_io.load(fp32, require_metadata=True)
     metadata = onnx_io.read_metadata(source)
     state = run.latest()

@@ -49,6 +49,14 @@ def read_json(path):
         return json.load(f)
 
 
+def export_hybridized(net, size, prefix):
+    """`prefix`-symbol.json + `prefix`-0000.params of `net` (input `data`), hybridized for export."""
+    import mxnet as mx
+    net.hybridize()
+    net(mx.nd.zeros((1, 3, size, size)))  # export needs one forward pass after hybridize()
+    net.export(prefix, epoch=0)
+
+
 @dataclass(frozen=True)
 class Score:
     """Validation error of one epoch (fractions)."""
@@ -184,13 +192,9 @@ class Run:
     def export_mxnet(self, which="final"):
         """The chosen epoch as a hybridized MXNet export, model-symbol.json + model-0000.params with
         input `data`. Returns (network, RunState)."""
-        import mxnet as mx
         net, state = self.load_model(which)
-        net.hybridize()
-        size = state.dataset.crop_size
-        net(mx.nd.zeros((1, 3, size, size)))  # export needs one forward pass after hybridize()
         tmp = self.path(f".export-{os.getpid()}")
-        net.export(tmp, epoch=0)
+        export_hybridized(net, state.dataset.crop_size, tmp)
         for suffix in ("-0000.params", "-symbol.json"):  # symbol last: readers look for it first
             os.replace(tmp + suffix, self.mxnet_prefix + suffix)
         return net, state
@@ -221,9 +225,6 @@ class Run:
     def write_summary(self, summary):
         write_json(self.summary, asdict(summary))
 
-    def read_summary(self):
-        return read_json(self.summary) if os.path.exists(self.summary) else None
-
     def write_verify_report(self, report):
         """verify.json keeps one report per model kind ("fp32", "int8"): a new one replaces its kind only."""
         reports = read_json(self.verify_report) if os.path.exists(self.verify_report) else {}
@@ -233,8 +234,8 @@ class Run:
     @staticmethod
     def newest(runs_dir="runs"):
         """The run under `runs_dir` with the newest checkpoint."""
-        found = [Run(os.path.dirname(p)) for p in glob.glob(os.path.join(runs_dir, "*", "checkpoint-*.json"))]
-        found = [r for r in found if r.epochs()]
+        dirs = {os.path.dirname(p) for p in glob.glob(os.path.join(runs_dir, "*", "checkpoint-*.json"))}
+        found = [r for r in map(Run, sorted(dirs)) if r.epochs()]
         if not found:
             raise UserError(f"no trained run under {runs_dir}/: train one with `python tools/train.py`, "
                             f"or pass --save-dir")

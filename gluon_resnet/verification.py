@@ -6,7 +6,6 @@ top-1 agreement 100 %). An INT8 model, or a bf16 runtime, changes the arithmetic
 judged by its top-1 error against MXNet's fp32 (at most MAX_TOP1_DELTA worse) and reports its top-1
 agreement with fp32. A runtime that is not installed is reported as absent, never as a pass.
 """
-import os
 
 import numpy as np
 
@@ -18,15 +17,6 @@ from .run import Run
 
 MAX_REL_DIFF = 1e-4
 MAX_TOP1_DELTA = 0.005   # INT8 / bf16: at most 0.5 percentage points more top-1 error than fp32
-
-
-def ensure_onnx(run, onnx_path=None):
-    """The run's ONNX file, exported again when missing or older than the newest checkpoint."""
-    if onnx_path:
-        return onnx_path
-    if not os.path.exists(run.onnx) or os.path.getmtime(run.onnx) < run.newest_checkpoint_time():
-        onnx_io.export(run.dir, run.onnx)
-    return run.onnx
 
 
 def check_against_dataset(metadata, meta, onnx_path, data_dir):
@@ -79,7 +69,7 @@ def verify(save_dir=None, onnx_path=None, data_dir=None, runtime_names=None, max
            batch_size=50, progress=False):
     """verify.json's rows: MXNet, then each runtime; `ok` when every installed runtime passes."""
     run = Run(save_dir) if save_dir else Run.newest()
-    onnx_path = ensure_onnx(run, onnx_path)
+    onnx_path = onnx_io.ensure_export(run, onnx_path)
     model = onnx_io.load(onnx_path, require_metadata=True)
     metadata = onnx_io.read_metadata(model)
     quantized = "int8_calibration" in metadata

@@ -7,6 +7,8 @@
 Each worker trains on its own shard; rank 0 validates and writes the run. When any worker, server or
 the scheduler dies, the whole job ends (local and ssh: within seconds, nothing left running)."""
 import argparse
+import shlex
+import sys
 
 from . import main_guard
 
@@ -45,8 +47,6 @@ def main(argv=None):
     if bad:
         raise UserError(f"--env {bad[0]}: write it as NAME=VALUE")
     env = dict(e.split("=", 1) for e in args.env)
-    import shlex
-    import sys
     argv = sys.argv[1:] if argv is None else list(argv)
     resume = shlex.join(["python", "tools/launch.py", *argv[:len(argv) - len(args.command)], *args.command]
                         + ([] if "--resume" in args.command else ["--resume"]))
