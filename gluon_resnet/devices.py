@@ -35,17 +35,10 @@ def contexts(gpus="", cpus=1):
     return [mx.gpu(i) for i in ids]
 
 
-def check_kvstore(kvstore, ctxs):
-    if kvstore == "nccl" and ctxs[0].device_type != "gpu":
-        raise UserError("--kv-store nccl needs GPUs; on CPU contexts use --kv-store device")
-    return kvstore
-
-
 def check_dtype(dtype, ctxs):
     if dtype == "float16" and ctxs[0].device_type != "gpu":
         raise UserError("--dtype float16 needs GPUs (MXNet's CPU float16 kernels are slow and partial); "
                         "use --dtype float32 on the CPU")
-    return dtype
 
 
 def memory_used_mb(ctxs):
@@ -53,22 +46,3 @@ def memory_used_mb(ctxs):
     if ctxs[0].device_type != "gpu":
         return None
     return [(total - free) / 2**20 for free, total in (mx.context.gpu_memory_info(c.device_id) for c in ctxs)]
-
-
-DIST_ENV = ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT", "DMLC_NUM_SERVER", "DMLC_NUM_WORKER")
-
-
-def make_kvstore(name, ctxs):
-    """(kvstore for gluon.Trainer, rank, number of workers). A `dist_*` store needs the environment of
-    a launcher (tools/launch.py, or DMLC_* variables set on each machine)."""
-    check_kvstore(name, ctxs)
-    if not name.startswith("dist"):
-        return name, 0, 1
-    import os
-    missing = [v for v in DIST_ENV if v not in os.environ]
-    if missing:
-        raise UserError(f"--kv-store {name} needs a scheduler, servers and workers: start them with "
-                        f"`python tools/launch.py -n WORKERS -- python tools/train.py --kv-store {name} ...` "
-                        f"(missing {', '.join(missing)})")
-    kv = mx.kv.create(name)
-    return kv, kv.rank, kv.num_workers

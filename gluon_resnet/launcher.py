@@ -152,9 +152,8 @@ class Job:
                     if code is None or code == 0:  # servers and the scheduler leave with 0 once the
                         continue                   # workers have finalized the kvstore
                     self.stop(grace=3)
-                    raise JobFailed(f"{r.name} on {r.host} {_describe(code)}; stopped the whole job. The last "
-                                    f"complete checkpoint is in rank 0's --save-dir; resume with: "
-                                    f"{self.resume_hint or 'the same command, with --resume'}")
+                    hint = self.resume_hint() if self.resume_hint else "Run it again with --resume"
+                    raise JobFailed(f"{r.name} on {r.host} {_describe(code)}; stopped the whole job. {hint}")
                 if all(w.proc.poll() == 0 for w in workers):
                     deadline = time.time() + 10
                     while time.time() < deadline and any(r.proc.poll() is None for r in self.roles):
@@ -170,7 +169,7 @@ class Job:
 def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=None, sync_dst_dir=None,
            host_ip=None, port=None, ssh_config=None, log=print, resume_hint=None):
     """Run `command` as the workers of a dist kvstore job; return its exit code (0 when all finished).
-    `resume_hint` is the command that resumes the job, printed when it fails."""
+    `resume_hint()` says how to go on, printed when the job fails."""
     if launcher not in LAUNCHERS:
         raise UserError(f"--launcher must be one of {', '.join(LAUNCHERS)}, not {launcher!r}")
     if launcher in ("local", "ssh"):

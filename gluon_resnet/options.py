@@ -1,6 +1,14 @@
-"""The training command line (MXNet fit.py conventions), shared by tools/train.py and the demo."""
+"""The training command line (MXNet fit.py conventions), shared by tools/train.py and the demo.
+
+Every option stays None unless given: training.resolve() fills it from the run being resumed, else from
+the dataset's recipe and DEFAULTS, so that a resume knows which options were given again."""
 import argparse
 import os
+
+# Defaults of the options that do not come from the dataset's recipe.
+DEFAULTS = dict(data_dir="data/cifar10", data_threads=min(4, os.cpu_count() or 1), n=9, shortcut="A", gpus="",
+                cpus=1, kv_store="device", dtype="float32", seed=0, warmup_epochs=0.0, eval_every=1, export="final")
+KV_STORES = ("device", "local", "nccl", "dist_sync", "dist_device_sync")
 
 
 def floats(text):
@@ -8,28 +16,43 @@ def floats(text):
     return [float(x) for x in text.split(",") if x.strip()]
 
 
+def kv_store(name):
+    if name == "dist_async":
+        raise argparse.ArgumentTypeError(
+            "dist_async is not supported: MXNet runs it only with the optimizer on the servers, whose momentum "
+            "a checkpoint cannot save, and it does not train what one machine trains; use dist_sync")
+    if name not in KV_STORES:
+        raise argparse.ArgumentTypeError(f"{name!r} is not one of {', '.join(KV_STORES)}")
+    return name
+
+
 def train_parser(description=None):
-    """tools/train.py's options; unset ones stay None and are filled by training.resolve()."""
+    """tools/train.py's options."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     d = p.add_argument_group("data")
-    d.add_argument("--data-dir", default="data/cifar10", help="a packed folder (tools/im2rec_pack.py)")
-    d.add_argument("--data-threads", type=int, default=min(4, os.cpu_count() or 1),
-                   help="ImageRecordIter decoding/augmentation threads")
+    d.add_argument("--data-dir", help=f"a packed folder (tools/im2rec_pack.py); default {DEFAULTS['data_dir']}")
+    d.add_argument("--data-threads", type=int,
+                   help=f"ImageRecordIter decoding/augmentation threads (default {DEFAULTS['data_threads']}); part "
+                        f"of the run: MXNet seeds one augmentation generator per thread")
     m = p.add_argument_group("model")
     m.add_argument("--n", type=int, help="residual blocks per stage: CIFAR 3/5/9/18 = ResNet-20/32/56/110 (default 9)")
     m.add_argument("--shortcut", choices=["A", "B"],
                    help="A: neon's parameter-free zero-pad (default); B: 1x1 conv + BN")
     h = p.add_argument_group("devices")
-    h.add_argument("--gpus", default="", help="GPU numbers such as 0,1; empty trains on the CPU")
-    h.add_argument("--cpus", type=int, default=1, help="without --gpus: data-parallel over this many CPU contexts")
-    h.add_argument("--kv-store", default="device",
-                   choices=["device", "local", "nccl", "dist_sync", "dist_device_sync", "dist_async"],
-                   help="gradient aggregation over devices; dist_* over machines (see tools/launch.py)")
+    h.add_argument("--gpus", help="GPU numbers such as 0,1; unset or empty trains on the CPU")
+    h.add_argument("--cpus", type=int, help="without --gpus: data-parallel over this many CPU contexts (default 1)")
+    h.add_argument("--kv-store", type=kv_store, metavar="{" + ",".join(KV_STORES) + "}",
+                   help="gradient aggregation over devices (default device); dist_sync and dist_device_sync over "
+                        "the workers of tools/launch.py, where every update averages the gradients of all "
+                        "workers, as one machine would on their combined batch. dist_async is not offered: MXNet "
+                        "keeps its momentum on the servers, where no checkpoint can save it")
     h.add_argument("--dtype", choices=["float32", "float16"], help="float16: multi-precision SGD (GPU only)")
     o = p.add_argument_group("optimization (defaults: the dataset's recipe)")
     o.add_argument("--batch-size", type=int,
-                   help="total over the devices of one worker (recipe: 128; with W workers, 128 / W keeps it)")
-    o.add_argument("--num-epochs", type=int, help="CIFAR 180, Mini-Places2 80")
+                   help="per worker, over its devices (recipe: 128). With W launch.py workers each update sees "
+                        "W x this many images and the learning rate applies to their mean gradient, as on one "
+                        "machine: 2 workers x 64 train neon's batch of 128")
+    o.add_argument("--num-epochs", type=int, help="CIFAR 180, Mini-Places2 80; at --resume it may grow")
     o.add_argument("--lr", type=float, help="0.1")
     o.add_argument("--lr-factor", type=float, help="0.1")
     o.add_argument("--lr-step-epochs", type=floats, help="CIFAR 90,135; Mini-Places2 40,70")
@@ -40,10 +63,12 @@ def train_parser(description=None):
     o.add_argument("--seed", type=int, help="initialization and data order (default 0)")
     r = p.add_argument_group("run")
     r.add_argument("--save-dir", help="default runs/<dataset>-resnet<depth>")
-    r.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --save-dir")
+    r.add_argument("--resume", action="store_true",
+                   help="continue the run in --save-dir from its newest checkpoint, with every option it was "
+                        "started with; options that change the training are refused, --num-epochs may grow")
     r.add_argument("--force", action="store_true", help="start over in a --save-dir that holds a run")
-    r.add_argument("--eval-every", type=int, default=1, help="validate every N epochs (and after the last)")
-    r.add_argument("--export", choices=["final", "best"], default="final",
-                   help="the model exported at the end: the final epoch (the result, as neon reports it), or the "
-                        "best one, selected on the validation set")
+    r.add_argument("--eval-every", type=int, help="validate every N epochs (and after the last); default 1")
+    r.add_argument("--export", choices=["final", "best"],
+                   help="the model exported at the end: the final epoch (default; the result, as neon reports it), "
+                        "or the best one, selected on the validation set")
     return p

@@ -29,10 +29,10 @@ def plot_run(run, out=None):
     state = run.latest()
     # Epoch e on the x axis is the end of epoch e, so a drop "after epoch 15" sits at x = 15 and one
     # after 22.5 epochs at x = 22.5.
-    for step in (state.args["lr_step_epochs"] if state else []):
+    for step in (state.config.lr_step_epochs if state else []):
         if step < rows[-1]["epoch"]:
             ax.axvline(step, color="tab:blue", ls=":", lw=1)
-            ax.text(step, ax.get_ylim()[1] * 0.97, f" lr x{state.args['lr_factor']:g}", color="tab:blue",
+            ax.text(step, ax.get_ylim()[1] * 0.97, f" lr x{state.config.lr_factor:g}", color="tab:blue",
                     va="top", fontsize=8)
     ax.set(xlabel="epoch", ylabel="top-1 error (%)",
            title=f"{_label(run)}: {os.path.basename(os.path.normpath(run.dir))}")

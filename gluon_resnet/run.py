@@ -15,8 +15,10 @@ import glob
 import json
 import os
 import re
+import uuid
 from dataclasses import asdict, dataclass
 
+from .config import TrainConfig
 from .dataset import DatasetMeta
 from .errors import UserError
 from .models import ModelSpec
@@ -26,8 +28,9 @@ SELECTIONS = ("final", "best")   # which epoch a model comes from: the last one,
 
 
 def atomic(path, write):
-    """`write(tmp_path)`, then rename over `path`: a reader never sees a partial file."""
-    tmp = f"{path}.tmp-{os.getpid()}"
+    """`write(tmp_path)`, then rename over `path`: a reader never sees a partial file. The temporary
+    name is unique across hosts sharing the folder (pids are not)."""
+    tmp = f"{path}.tmp-{uuid.uuid4().hex}"
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -67,28 +70,32 @@ class Score:
 
 @dataclass(frozen=True)
 class RunState:
-    """What a checkpoint needs besides the weights: the run's arguments, its dataset, where it is."""
+    """What a checkpoint needs besides the weights: the run's whole config, its dataset, the best epoch."""
     epoch: int
     num_update: int
-    args: dict               # the options the run is defined by (training.RUN_KEYS), num_epochs, data_dir
+    config: TrainConfig
     dataset: DatasetMeta
     best: Score = None       # None until an epoch has been validated
 
     @property
     def model(self):
-        return ModelSpec(self.dataset.family, self.args["n"], self.args["shortcut"], self.dataset.num_classes)
+        return ModelSpec(self.dataset.family, self.config.n, self.config.shortcut, self.dataset.num_classes)
 
     @property
     def data_dir(self):
-        return self.args["data_dir"]
+        return self.config.data_dir
 
     def to_dict(self):
-        return {"epoch": self.epoch, "num_update": self.num_update, "args": self.args,
+        return {"epoch": self.epoch, "num_update": self.num_update, "config": self.config.to_dict(),
                 "dataset": self.dataset.to_dict(), "best": asdict(self.best) if self.best else None}
 
     @classmethod
-    def from_dict(cls, d):
-        return cls(d["epoch"], d["num_update"], d["args"], DatasetMeta.from_dict(d["dataset"]),
+    def from_dict(cls, d, save_dir):
+        # Checkpoints written before TrainConfig kept some options under "args"; the rest were defaults.
+        from .options import DEFAULTS
+        config = TrainConfig.from_dict(d.get("config") or d["args"], save_dir=save_dir,
+                                       **{k: v for k, v in DEFAULTS.items() if k != "data_dir"})
+        return cls(d["epoch"], d["num_update"], config, DatasetMeta.from_dict(d["dataset"]),
                    Score(**d["best"]) if d.get("best") else None)
 
 
@@ -132,7 +139,7 @@ class Run:
     def latest(self):
         """RunState of the newest complete checkpoint, or None."""
         done = self.epochs() if os.path.isdir(self.dir) else []
-        return RunState.from_dict(read_json(self._checkpoint(done[-1]) + ".json")) if done else None
+        return RunState.from_dict(read_json(self._checkpoint(done[-1]) + ".json"), self.dir) if done else None
 
     def params_and_states(self, state):
         prefix = self._checkpoint(state.epoch)
@@ -167,7 +174,7 @@ class Run:
         if which not in SELECTIONS:
             raise ValueError(f"which must be one of {SELECTIONS}, not {which!r}")
         if which == "best" and os.path.exists(self._best + ".json"):
-            return RunState.from_dict(read_json(self._best + ".json")), self._best + ".params"
+            return RunState.from_dict(read_json(self._best + ".json"), self.dir), self._best + ".params"
         state = self.latest()
         if state is None:
             raise UserError(f"{self.dir} holds no checkpoint: train first with "
@@ -193,7 +200,7 @@ class Run:
         """The chosen epoch as a hybridized MXNet export, model-symbol.json + model-0000.params with
         input `data`. Returns (network, RunState)."""
         net, state = self.load_model(which)
-        tmp = self.path(f".export-{os.getpid()}")
+        tmp = self.path(f".export-{uuid.uuid4().hex}")
         export_hybridized(net, state.dataset.crop_size, tmp)
         for suffix in ("-0000.params", "-symbol.json"):  # symbol last: readers look for it first
             os.replace(tmp + suffix, self.mxnet_prefix + suffix)

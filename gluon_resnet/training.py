@@ -5,98 +5,89 @@ rate dropped at fixed epochs by `MultiFactorScheduler`, data-parallel over any n
 checkpoint after every epoch, stops cleanly on Ctrl-C / SIGTERM or a diverged loss, and at the end
 exports the final epoch's model (or the best one, `--export best`), writes summary.json and val_error.png.
 """
-import argparse
 import logging
 import math
 import os
 import resource
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
 from . import devices, report
+from .config import TrainConfig, show
 from .dataset import DatasetMeta, read_meta
 from .errors import Interrupted, TrainingDiverged, UserError
 from .evaluation import topk_wrong
 from .iterators import epoch_seed, train_iter, val_iter
 from .models import ModelSpec
+from .options import DEFAULTS
 from .plots import plot_run
 from .run import Run, RunState, Score
 from .summary import count_parameters
+from .workers import WorkerGroup
 
 log = logging.getLogger("gluon_resnet")
 
-# Arguments a run is defined by: a resume must not contradict them (num_epochs may grow).
-RUN_KEYS = ("n", "shortcut", "lr", "wd", "mom", "lr_factor", "lr_step_epochs", "batch_size",
-            "warmup_epochs", "warmup_lr", "dtype", "seed")
 NEVER = 10 ** 12  # MultiFactorScheduler needs a step; one no run reaches means "no drop"
 
 
 # ---------------------------------------------------------------- configuration
 
-def recipe_defaults(meta):
-    r = meta.recipe
-    return dict(n=9, shortcut="A", lr=r.lr, wd=r.wd, mom=r.momentum, lr_factor=r.lr_factor,
-                lr_step_epochs=[float(e) for e in r.lr_step_epochs], batch_size=r.batch_size, num_epochs=r.num_epochs,
-                warmup_epochs=0.0, warmup_lr=None, dtype="float32", seed=0)
-
-
 @dataclass
 class Job:
-    """A resolved training command: every option filled, the dataset read, the checkpoint to resume."""
-    cfg: argparse.Namespace
+    """A resolved training command: the whole config, the dataset read, the checkpoint to resume."""
+    config: TrainConfig
     meta: DatasetMeta
     run: Run
     resume_from: RunState = None
 
 
+def _given(args):
+    """{option: value} of the options given on the command line (unset ones are None)."""
+    return {f.name: getattr(args, f.name) for f in fields(TrainConfig)
+            if f.name not in ("save_dir", "workers") and getattr(args, f.name, None) is not None}
+
+
+def _new_config(given, meta, save_dir):
+    r = meta.recipe
+    values = {**DEFAULTS, "lr": r.lr, "wd": r.wd, "mom": r.momentum, "lr_factor": r.lr_factor,
+              "lr_step_epochs": r.lr_step_epochs, "batch_size": r.batch_size, "num_epochs": r.num_epochs, **given}
+    values.setdefault("warmup_lr", values["lr"] * 0.1)
+    return TrainConfig(save_dir=save_dir, **values)
+
+
+def run_of(args):
+    """The Run that train.py's arguments name: --save-dir, or runs/<dataset>-resnet<depth>."""
+    if args.save_dir is not None:
+        return Run(args.save_dir)
+    meta = read_meta(args.data_dir or DEFAULTS["data_dir"])
+    return Run(f"runs/{meta.name}-resnet{ModelSpec(meta.family, args.n or DEFAULTS['n']).depth}")
+
+
 def resolve(args):
-    """Fill unset arguments (None) from the checkpoint being resumed, else from the dataset's recipe.
-    `args` itself is left as it was."""
-    cfg = argparse.Namespace(**vars(args))
-    meta = read_meta(cfg.data_dir)
-    defaults = recipe_defaults(meta)
-    spec = ModelSpec(meta.family, cfg.n if cfg.n is not None else defaults["n"])
-    run = Run(cfg.save_dir or f"runs/{meta.name}-resnet{spec.depth}")
+    """The run's TrainConfig: at --resume, the checkpoint's with the options given again checked against
+    it; otherwise the options given, filled from the dataset's recipe and DEFAULTS. `args` is left alone."""
+    given = _given(args)
+    run = run_of(args)
     state = run.latest()
-    if cfg.resume and state is None:
+    if args.resume and state is None:
         raise UserError(f"--resume: {run.dir} holds no complete checkpoint; leave out --resume to start a run")
-    if state is not None and not cfg.resume:
-        if not cfg.force:
+    if state is not None and not args.resume:
+        if not args.force:
             raise UserError(f"{run.dir} already holds a run (epoch {state.epoch} done): pass --resume to "
                             f"continue it, --force to start over, or --save-dir for a new run")
         state = None
-    if state is not None:
-        saved = state.args
-        for key in RUN_KEYS:
-            given = getattr(cfg, key)
-            if given is not None and given != saved[key]:
-                raise UserError(f"--resume: {run.dir} was trained with --{key.replace('_', '-')} "
-                                f"{_show(saved[key])}, not {_show(given)}; resume with the same value, or "
-                                f"start a new run in another --save-dir")
-            setattr(cfg, key, saved[key])
-        if cfg.num_epochs is None:
-            cfg.num_epochs = saved["num_epochs"]
-        _check_same_dataset(state.dataset, meta, run.dir, cfg.data_dir)
-    for key, value in defaults.items():
-        if getattr(cfg, key) is None:
-            setattr(cfg, key, value)
-    if cfg.warmup_lr is None:
-        cfg.warmup_lr = cfg.lr * 0.1
-    cfg.save_dir = run.dir
-    if state is not None and cfg.num_epochs <= state.epoch:
-        raise UserError(f"--resume: {run.dir} has finished {state.epoch} epochs already; pass a larger "
-                        f"--num-epochs to extend the run")
-    return Job(cfg, meta, run, state)
-
-
-def _show(v):
-    fmt = lambda x: f"{x:g}" if isinstance(x, float) else str(x)  # noqa: E731
-    return ",".join(map(fmt, v)) if isinstance(v, (list, tuple)) else fmt(v)
+    if state is None:
+        meta = read_meta(given.get("data_dir", DEFAULTS["data_dir"]))
+        return Job(_new_config(given, meta, run.dir), meta, run)
+    config = state.config.resumed_with(given, state.epoch)
+    meta = read_meta(config.data_dir)
+    _check_same_dataset(state.dataset, meta, run.dir, config.data_dir)
+    return Job(config, meta, run, state)
 
 
 def _check_same_dataset(saved, meta, save_dir, data_dir):
@@ -130,32 +121,30 @@ def make_scheduler(cfg, iters_per_epoch):
         warmup_begin_lr=cfg.warmup_lr, warmup_mode="constant")
 
 
-def make_trainer(net, cfg, iters_per_epoch, kvstore=None):
+def make_trainer(net, cfg, iters_per_epoch, group=None):
     """SGD with momentum; weight decay on every trained parameter (BN gamma/beta too, as in neon).
-    MXNet's update, v = mom * v - lr * (grad + wd * w); w += v, is neon's.
-
-    Under a dist kvstore, workers update locally from the summed gradients (update_on_kvstore=False):
-    the optimizer state then stays on each worker, where it can be checkpointed."""
-    kvstore = kvstore or cfg.kv_store
-    dist = not isinstance(kvstore, str) and kvstore.type.startswith("dist")
+    MXNet's update, v = mom * v - lr * (grad + wd * w); w += v, is neon's. `group` (a WorkerGroup)
+    gives the kvstore; without it, cfg.kv_store on one machine."""
+    group = group or WorkerGroup(cfg.kv_store, [mx.cpu()])
     return gluon.Trainer(net.collect_params(), "sgd", {
         "learning_rate": cfg.lr, "momentum": cfg.mom, "wd": cfg.wd,
         "lr_scheduler": make_scheduler(cfg, iters_per_epoch),
-        "multi_precision": cfg.dtype == "float16"}, kvstore=kvstore, update_on_kvstore=False if dist else None)
+        "multi_precision": cfg.dtype == "float16"}, kvstore=group.kvstore, update_on_kvstore=group.update_on_kvstore)
 
 
 # ---------------------------------------------------------------- one epoch
 
-def train_step(net, trainer, loss_fn, data, label, ctxs, dtype="float32"):
-    """Forward/backward of one batch split over `ctxs`, then one update from the summed gradients.
-    Returns the per-device outputs and losses."""
+def train_step(net, trainer, loss_fn, data, label, ctxs, dtype="float32", grad_scale=None):
+    """Forward/backward of one batch split over `ctxs`, then one update from the gradients summed over
+    the devices (and over the workers of a dist kvstore), divided by `grad_scale`: the number of images
+    they were summed over (default: this batch's). Returns the per-device outputs and losses."""
     xs = gluon.utils.split_and_load(data, ctxs, even_split=False)
     ys = gluon.utils.split_and_load(label, ctxs, even_split=False)
     with autograd.record():
         outs = [net(x.astype(dtype, copy=False)) for x in xs]
         losses = [loss_fn(o, y) for o, y in zip(outs, ys)]
     autograd.backward(losses)
-    trainer.step(data.shape[0])
+    trainer.step(grad_scale or data.shape[0])
     return outs, ys, losses
 
 
@@ -173,9 +162,10 @@ class EpochStats:
     gpu_memory_mib: float = None   # peak GPU memory in use; None on the CPU
 
 
-def train_one_epoch(net, trainer, loss_fn, batches, ctxs, cfg, epoch, total, check_stop, sync_every=SYNC_EVERY):
+def train_one_epoch(net, trainer, loss_fn, batches, ctxs, cfg, epoch, total, check_stop, sync_every=SYNC_EVERY,
+                    grad_scale=None):
     """One pass over `batches` (`total` of them). `check_stop()` runs after every batch and raises
-    to stop the run there.
+    to stop the run there. `grad_scale`: see train_step.
 
     The running loss and error stay on the devices (float64) and are read back every `sync_every`
     batches and at the end: a read after every batch would make the host wait for each step, and on a
@@ -197,7 +187,8 @@ def train_one_epoch(net, trainer, loss_fn, batches, ctxs, cfg, epoch, total, che
     with tqdm(batches, total=total, desc=f"epoch {epoch}/{cfg.num_epochs}", unit="batch", leave=False,
               disable=None, dynamic_ncols=True) as bar:
         for i, batch in enumerate(bar):
-            outs, ys, losses = train_step(net, trainer, loss_fn, batch.data[0], batch.label[0], ctxs, cfg.dtype)
+            outs, ys, losses = train_step(net, trainer, loss_fn, batch.data[0], batch.label[0], ctxs, cfg.dtype,
+                                          grad_scale)
             for s, o, y, l in zip(sums, outs, ys, losses):
                 wrong = (o.argmax(axis=1) != y.astype(o.dtype)).sum()
                 s += mx.nd.concat(l.sum().astype("float64"), wrong.astype("float64"), dim=0)
@@ -232,15 +223,16 @@ def validate(net, batches, ctxs, dtype="float32"):
 
 # ---------------------------------------------------------------- the whole job
 
-def setup_logging(run, rank=0):
-    """Log to stderr and the run's train.log; workers other than rank 0 only to stderr, tagged."""
-    os.makedirs(run.dir, exist_ok=True)
+def setup_logging(run, group):
+    """Log to stderr, and the writer (rank 0) also to the run's train.log; other ranks are tagged."""
     log.setLevel(logging.INFO)
     for h in list(log.handlers):
         log.removeHandler(h)
-    fmt = logging.Formatter("%(asctime)s " + (f"[worker {rank}] " if rank else "") + "%(message)s", "%H:%M:%S")
+    fmt = logging.Formatter("%(asctime)s " + ("" if group.is_writer else f"[worker {group.rank}] ") + "%(message)s",
+                            "%H:%M:%S")
     handlers = [logging.StreamHandler()]
-    if rank == 0:
+    if group.is_writer:
+        os.makedirs(run.dir, exist_ok=True)
         handlers.append(logging.FileHandler(run.log))
     for h in handlers:
         h.setFormatter(fmt)
@@ -250,15 +242,15 @@ def setup_logging(run, rank=0):
 
 class StopSignals:
     """Ctrl-C / SIGTERM handlers that only record the signal; `check(where)` raises Interrupted at a
-    point where the run can stop cleanly (between batches, or between epochs).
+    point where the run can stop cleanly (between batches, or between epochs), with `hint()`: how to go on.
 
     With `hard_exit_after` (dist kvstore workers), the process also ends that many seconds after the
     signal whatever it is doing: a worker blocked in a kvstore push never returns to Python, where the
     handler would run. Python's C-level handler writes the signal to a wakeup socket at once; a thread
     reading it arms alarm(), and SIGALRM's default action ends the process from the kernel."""
 
-    def __init__(self, resume_command, hard_exit_after=None):
-        self.resume_command, self.got, self.hard_exit_after = resume_command, [], hard_exit_after
+    def __init__(self, hint, hard_exit_after=None):
+        self.hint, self.got, self.hard_exit_after = hint, [], hard_exit_after
 
     def __enter__(self):
         self.old = {s: signal.signal(s, lambda signum, frame: self.got.append(signum))
@@ -291,122 +283,92 @@ class StopSignals:
 
     def check(self, where):
         if self.got:
-            raise Interrupted(f"stopped by {signal.Signals(self.got[0]).name} {where}. Resume with: "
-                              f"{self.resume_command}", self.got[0])
+            raise Interrupted(f"stopped by {signal.Signals(self.got[0]).name} {where}. {self.hint()}", self.got[0])
 
 
-CHECKSUM_KEY = 2 ** 30  # a kvstore key no parameter uses (gluon.Trainer numbers them from 0)
-HARD_EXIT_SECONDS = 10  # a dist worker that got SIGTERM / Ctrl-C ends within this, even when blocked
+def go_on_hint(run, config):
+    """What to run after a stop: the resume command, or, before any epoch is saved, the same command."""
+    if run.epochs():
+        return f"Resume with: {config.resume_command()}"
+    return "No epoch was complete: run the same command again"
 
 
-def check_in_sync(net, kvstore, ctx, epoch):
-    """Under dist_sync every worker applies the same summed gradients, so all hold the same trainable
-    parameters. Each puts (sum, sum of squares) of its own in its own slot of a vector the servers add
-    up (x + 0 is exact, whatever precision the servers add in), so every worker sees everyone's and
-    compares. Returns this worker's checksum (the sum); raises JobError when the workers differ."""
-    arrays = [p.data(ctx).asnumpy().astype(np.float64) for p in net.collect_params().values()
-              if p.grad_req != "null"]
-    mine = np.zeros((kvstore.num_workers, 2))
-    mine[kvstore.rank] = sum(a.sum() for a in arrays), sum((a * a).sum() for a in arrays)
-    table = mx.nd.zeros(mine.size, dtype="float64")
-    kvstore.push(CHECKSUM_KEY, mx.nd.array(mine.ravel(), dtype="float64"))
-    kvstore.pull(CHECKSUM_KEY, out=table)
-    table = table.asnumpy().reshape(mine.shape)
-    if not (table == table[kvstore.rank]).all():
-        from .errors import JobError
-        raise JobError(f"worker {kvstore.rank}'s parameters differ from the others' after epoch {epoch} "
-                       f"(parameter sums {', '.join(f'{v:.10g}' for v in table[:, 0])} on workers 0-"
-                       f"{kvstore.num_workers - 1}): the workers are out of sync")
-    return float(table[kvstore.rank, 0])
+def _workers_checked(config, group, resuming):
+    if resuming and config.workers != group.size:
+        raise UserError(f"--resume: {config.save_dir} was trained by {config.workers} worker(s) of "
+                        f"--batch-size {config.batch_size}, not {group.size}: launch it with -n {config.workers} "
+                        f"(the number of workers changes the batch and the data shards)")
+    return replace(config, workers=group.size)
 
 
-def resume_command(cfg, workers=1):
-    parts = ["python tools/train.py", f"--data-dir {cfg.data_dir}", f"--save-dir {cfg.save_dir}", "--resume"]
-    if cfg.gpus:
-        parts.append(f"--gpus {cfg.gpus}")
-    elif cfg.cpus > 1:
-        parts.append(f"--cpus {cfg.cpus}")
-    if cfg.kv_store != "device":
-        parts.append(f"--kv-store {cfg.kv_store}")
-    if cfg.kv_store.startswith("dist"):
-        parts.insert(0, f"python tools/launch.py -n {workers} --")
-    return " ".join(parts)
-
-
-def fit(args):
-    """Train (or resume) a run; returns its report.Summary (None on workers other than rank 0)."""
-    job = resolve(args)
-    cfg, meta, run = job.cfg, job.meta, job.run
-    ctxs = devices.contexts(cfg.gpus, cfg.cpus)
-    devices.check_dtype(cfg.dtype, ctxs)
-    kvstore, rank, workers = devices.make_kvstore(cfg.kv_store, ctxs)
-    setup_logging(run, rank)
-    if job.resume_from is None and rank == 0:
-        run.clear()  # a new run (with --force over an old one)
-
-    mx.random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    spec = ModelSpec(meta.family, cfg.n, cfg.shortcut, meta.num_classes)
+def _build(config, meta, run, resume_from, ctxs, group):
+    """(net, trainer, epochs done, best Score) of a new run, or of the checkpoint being resumed."""
+    mx.random.seed(config.seed)
+    np.random.seed(config.seed)
+    spec = ModelSpec(meta.family, config.n, config.shortcut, meta.num_classes)
     net = spec.build(ctx=ctxs)
-    if cfg.dtype != "float32":
-        net.cast(cfg.dtype)
+    if config.dtype != "float32":
+        net.cast(config.dtype)
     if ctxs[0].device_type == "gpu":
         # On GPUs the static graph is the fast path. On the CPU, imperative steps measured 1.22x the
         # hybridized ones (benchmarks/bench.py: MXNet's hybridized BatchNorm backward falls back to slow
         # oneDNN reference kernels). Export hybridizes a copy either way.
         net.hybridize(static_alloc=True, static_shape=True)
-    iters = iters_per_epoch(meta.counts["train"], cfg.batch_size, workers)
-    trainer = make_trainer(net, cfg, iters, kvstore)
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    start_epoch, best = 0, None
-    if job.resume_from is not None:
-        params, states = run.params_and_states(job.resume_from)
-        net.load_parameters(params, ctx=ctxs)
-        trainer.load_states(states)
-        start_epoch, best = job.resume_from.epoch, job.resume_from.best
-        run.rewind_metrics(start_epoch)
-        log.info(f"resuming {run.dir} after epoch {start_epoch} (update {job.resume_from.num_update})")
-    log.info(f"{spec.name} (n={cfg.n}, shortcut {cfg.shortcut}, {count_parameters(net):,} parameters) on "
-             f"{meta.name}: {meta.counts['train']:,} train / {meta.counts['val']:,} val images, "
-             f"{len(ctxs)} x {ctxs[0].device_type}" + (f" on each of {workers} workers" if workers > 1 else "")
-             + (f", batch {cfg.batch_size} per worker ({cfg.batch_size * workers} in all)" if workers > 1
-                else f", batch {cfg.batch_size}") + f", lr {cfg.lr:g} x{cfg.lr_factor:g} at "
-             f"epochs {_show(cfg.lr_step_epochs) or '-'}, wd {cfg.wd:g}, {cfg.num_epochs} epochs")
+    trainer = make_trainer(net, config, iters_per_epoch(meta.counts["train"], config.batch_size, group.size), group)
+    if resume_from is None:
+        return net, trainer, 0, None
+    params, states = run.params_and_states(resume_from)
+    net.load_parameters(params, ctx=ctxs)
+    trainer.load_states(states)
+    log.info(f"resuming {run.dir} after epoch {resume_from.epoch} (update {resume_from.num_update})")
+    return net, trainer, resume_from.epoch, resume_from.best
 
-    dist = not isinstance(kvstore, str)
-    if dist:
-        # gluon.Trainer broadcasts rank 0's parameters lazily, inside the first step, where the engine may
-        # order that pull after the first gradient push: a worker then starts from summed gradients
-        # instead of weights (seen under --launcher ssh, caught by check_in_sync). Broadcast now, and
-        # let nobody push a gradient before every worker holds its copy.
-        trainer._init_kvstore()
-        trainer._init_params()
-        mx.nd.waitall()
-        kvstore._barrier()
-    in_sync = dist and kvstore.type in ("dist_sync", "dist_device_sync")
-    if in_sync:
-        kvstore.init(CHECKSUM_KEY, mx.nd.zeros(2 * workers, dtype="float64"))  # check_in_sync's key
-    with StopSignals(resume_command(cfg, workers), HARD_EXIT_SECONDS if dist else None) as stop:
-        for epoch in range(start_epoch + 1, cfg.num_epochs + 1):
+
+def fit(args):
+    """Train (or resume) a run; returns its report.Summary (None on workers other than rank 0)."""
+    job = resolve(args)
+    meta, run = job.meta, job.run
+    ctxs = devices.contexts(job.config.gpus, job.config.cpus)
+    devices.check_dtype(job.config.dtype, ctxs)
+    group = WorkerGroup(job.config.kv_store, ctxs)
+    config = _workers_checked(job.config, group, job.resume_from is not None)
+    setup_logging(run, group)
+    if group.is_writer:
+        if job.resume_from is None:
+            run.clear()  # a new run (with --force over an old one)
+        else:
+            run.rewind_metrics(job.resume_from.epoch)
+    net, trainer, start_epoch, best = _build(config, meta, run, job.resume_from, ctxs, group)
+    iters = iters_per_epoch(meta.counts["train"], config.batch_size, group.size)
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    log.info(f"{ModelSpec(meta.family, config.n).name} (n={config.n}, shortcut "
+             f"{config.shortcut}, {count_parameters(net):,} parameters) on {meta.name}: {meta.counts['train']:,} "
+             f"train / {meta.counts['val']:,} val images, {len(ctxs)} x {ctxs[0].device_type}, "
+             f"{group.describe(config.batch_size)}, lr {config.lr:g} x{config.lr_factor:g} at epochs "
+             f"{show(config.lr_step_epochs) or '-'}, wd {config.wd:g}, {config.num_epochs} epochs")
+    group.start(trainer)
+    with StopSignals(lambda: go_on_hint(run, config), group.hard_exit_after) as stop:
+        for epoch in range(start_epoch + 1, config.num_epochs + 1):
             # A signal that came during validation or checkpointing: epoch - 1 is complete.
             stop.check(f"after epoch {epoch - 1}, which is saved in {run.dir}")
             tic = time.time()
-            batches = train_iter(cfg.data_dir, meta, cfg.batch_size, seed=epoch_seed(cfg.seed, epoch),
-                                 threads=cfg.data_threads, num_parts=workers, part_index=rank)
-            stats = train_one_epoch(net, trainer, loss_fn, batches, ctxs, cfg, epoch, iters, lambda: stop.check(
-                f"during epoch {epoch}; the last complete checkpoint is epoch {epoch - 1} in {run.dir}"))
+            batches = train_iter(config.data_dir, meta, config.batch_size, seed=epoch_seed(config.seed, epoch),
+                                 threads=config.data_threads, num_parts=group.size, part_index=group.rank)
+            stats = train_one_epoch(net, trainer, loss_fn, batches, ctxs, config, epoch, iters, lambda: stop.check(
+                f"during epoch {epoch}; the last complete checkpoint is epoch {epoch - 1} in {run.dir}"),
+                grad_scale=group.grad_scale(config.batch_size))
             del batches
-            if in_sync:
-                checksum = check_in_sync(net, kvstore, ctxs[0], epoch)
-                log.info(f"epoch {epoch}: parameter checksum {checksum:.10g}, the same on all {workers} workers")
-            if rank != 0:  # rank 0 validates and writes; the others go straight on
-                log.info(f"epoch {epoch:3d}/{cfg.num_epochs}  loss {stats.loss:.4f}  "
+            checksum = group.check_in_sync(net, ctxs[0], epoch)
+            if checksum is not None:
+                log.info(f"epoch {epoch}: parameter checksum {checksum:.10g}, the same on all {group.size} workers")
+            if not group.is_writer:  # rank 0 validates and writes; the others go straight on
+                log.info(f"epoch {epoch:3d}/{config.num_epochs}  loss {stats.loss:.4f}  "
                          f"{stats.images / stats.seconds:.0f} img/s")
                 continue
             top1 = top5 = None
-            if epoch % cfg.eval_every == 0 or epoch == cfg.num_epochs:
-                top1, top5 = validate(net, val_iter(cfg.data_dir, meta, cfg.batch_size, threads=cfg.data_threads),
-                                      ctxs, cfg.dtype)
+            if epoch % config.eval_every == 0 or epoch == config.num_epochs:
+                top1, top5 = validate(net, val_iter(config.data_dir, meta, config.batch_size,
+                                                    threads=config.data_threads), ctxs, config.dtype)
             row = {"epoch": epoch, "lr": trainer.learning_rate, "train_loss": stats.loss,
                    "train_top1_err": stats.top1_err, "val_top1_err": top1, "val_top5_err": top5,
                    "epoch_seconds": time.time() - tic, "images_per_second": stats.images / stats.seconds,
@@ -416,15 +378,15 @@ def fit(args):
             if is_best:
                 best = Score(epoch, top1, top5)
             run.append_metrics(row)
-            run.save(net, trainer, RunState(epoch, trainer.optimizer.num_update,
-                                            {k: getattr(cfg, k) for k in RUN_KEYS + ("num_epochs", "data_dir")},
-                                            meta, best), is_best)
-            log.info(report.epoch_line(row, cfg.num_epochs))
+            run.save(net, trainer, RunState(epoch, trainer.optimizer.num_update, config, meta, best), is_best)
+            log.info(report.epoch_line(row, config.num_epochs))
+    return finish(run, config) if group.is_writer else None
 
-    if rank != 0:
-        return None
-    net, exported = run.export_mxnet(cfg.export)
-    summary = report.summarize(run.read_metrics(), exported, cfg.export, count_parameters(net))
+
+def finish(run, config):
+    """The writer's last step: export, summary.json, val_error.png, neon's table."""
+    net, exported = run.export_mxnet(config.export)
+    summary = report.summarize(run.read_metrics(), exported, config.export, count_parameters(net))
     run.write_summary(summary)
     plot_run(run)
     log.info(report.neon_table(summary))

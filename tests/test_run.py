@@ -13,9 +13,22 @@ def test_state_round_trips_through_its_checkpoint(cifar_run):
     run = Run(cifar_run)
     state = run.latest()
     assert isinstance(state, RunState) and state.epoch == 2 == run.epochs()[-1]
-    assert RunState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
-    assert state.model.name == "ResNet-8" and state.model.classes == 10 and state.data_dir == state.args["data_dir"]
+    assert RunState.from_dict(json.loads(json.dumps(state.to_dict())), run.dir) == state
+    assert state.model.name == "ResNet-8" and state.model.classes == 10 and state.data_dir == state.config.data_dir
+    assert state.config.save_dir == run.dir and state.config.batch_size == 4 and state.config.workers == 1
     assert isinstance(state.best, Score) and 1 <= state.best.epoch <= 2
+
+
+def test_a_checkpoint_from_before_trainconfig_still_loads(cifar_run):
+    """Older checkpoints kept only some options, under "args"; the others were the defaults of the time."""
+    d = Run(cifar_run).latest().to_dict()
+    config = d.pop("config")
+    d["args"] = {k: config[k] for k in ("n", "shortcut", "lr", "wd", "mom", "lr_factor", "lr_step_epochs",
+                                        "batch_size", "warmup_epochs", "warmup_lr", "dtype", "seed", "num_epochs",
+                                        "data_dir")}
+    old = RunState.from_dict(d, "runs/old")
+    assert old.config.save_dir == "runs/old" and old.config.n == 1 and old.config.export == "final"
+    assert old.config.kv_store == "device" and old.config.workers == 1 and old.config.eval_every == 1
 
 
 def test_final_and_best_are_different_selections(cifar_run):

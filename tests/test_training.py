@@ -83,11 +83,13 @@ def _params(path):
     return {k: v.asnumpy() for k, v in mx.nd.load(str(path)).items()}
 
 
-def test_resume_is_exact(tmp_path, packed_cifar):
-    common = ["--data-dir", packed_cifar, "--n", 1, "--batch-size", 20, "--lr-step-epochs", 1, "--seed", 5]
+def test_resume_is_exact_and_restores_every_option(tmp_path, packed_cifar):
+    common = ["--data-dir", packed_cifar, "--n", 1, "--batch-size", 20, "--lr-step-epochs", 1, "--seed", 5,
+              "--data-threads", 1, "--eval-every", 2, "--export", "best"]
     fit(train_args(*common, "--num-epochs", 2, "--save-dir", tmp_path / "straight"))
     fit(train_args(*common, "--num-epochs", 1, "--save-dir", tmp_path / "resumed"))
-    fit(train_args("--num-epochs", 2, "--save-dir", tmp_path / "resumed", "--data-dir", packed_cifar, "--resume"))
+    # Only what the printed resume command says, plus the longer run: every other option comes back.
+    fit(train_args("--save-dir", tmp_path / "resumed", "--resume", "--num-epochs", 2))
     a = _params(tmp_path / "straight" / "checkpoint-0002.params")
     b = _params(tmp_path / "resumed" / "checkpoint-0002.params")
     for k in a:
@@ -96,7 +98,9 @@ def test_resume_is_exact(tmp_path, packed_cifar):
     assert [r["epoch"] for r in rows] == [1, 2]
     assert [r["lr"] for r in rows] == pytest.approx([0.1, 0.01])  # the drop after epoch 1 survives resume
     state = json.load(open(tmp_path / "resumed" / "checkpoint-0002.json"))
-    assert state["num_update"] == 6 and state["args"]["num_epochs"] == 2
+    assert state["num_update"] == 6
+    assert {k: state["config"][k] for k in ("num_epochs", "data_threads", "eval_every", "export", "seed")} == \
+        {"num_epochs": 2, "data_threads": 1, "eval_every": 2, "export": "best", "seed": 5}
 
 
 @pytest.mark.slow
@@ -186,9 +190,15 @@ def test_resume_that_contradicts_the_checkpoint(tmp_path, packed_cifar, cifar_ba
     _fails(r"trained with --n 1, not 3", "--data-dir", packed_cifar, "--n", 3, "--save-dir", run, "--resume")
     _fails(r"trained with --lr-step-epochs 90,135, not 40", "--data-dir", packed_cifar, "--lr-step-epochs", "40",
            "--save-dir", run, "--resume", "--num-epochs", 3)
+    _fails(r"trained with --data-threads \d+, not 7", "--save-dir", run, "--resume", "--num-epochs", 3,
+           "--data-threads", 7)
     _fails("already holds a run.*--resume", "--data-dir", packed_cifar, "--save-dir", run)
     _fails("finished 1 epochs already", "--data-dir", packed_cifar, "--save-dir", run, "--resume")
     _fails("no complete checkpoint", "--data-dir", packed_cifar, "--save-dir", tmp_path / "empty", "--resume")
+    # Options that do not change the steps may change at resume; the same values are no contradiction.
+    job = resolve(train_args("--save-dir", run, "--resume", "--num-epochs", 3, "--n", 1, "--eval-every", 5,
+                             "--export", "best"))
+    assert (job.config.num_epochs, job.config.eval_every, job.config.export, job.config.n) == (3, 5, "best", 1)
     from gluon_resnet.synthetic import write_cifar_python
     from gluon_resnet.packing import pack
     from gluon_resnet.sources import read_cifar10
@@ -199,10 +209,37 @@ def test_resume_that_contradicts_the_checkpoint(tmp_path, packed_cifar, cifar_ba
            "--num-epochs", 2)
 
 
+def test_resume_command_is_shell_quoted_and_names_the_launcher(monkeypatch):
+    from gluon_resnet.config import LAUNCH_ENV, TrainConfig
+    cfg = TrainConfig(data_dir="d", save_dir="runs/my run", n=1, shortcut="A", batch_size=64, num_epochs=3, lr=0.1,
+                      lr_factor=0.1, lr_step_epochs=[2], wd=0, mom=0.9, warmup_epochs=0, warmup_lr=0.01, seed=0,
+                      dtype="float32", data_threads=1)
+    monkeypatch.delenv(LAUNCH_ENV, raising=False)
+    assert cfg.resume_command() == "python tools/train.py --save-dir 'runs/my run' --resume"
+    monkeypatch.setenv(LAUNCH_ENV, "python tools/launch.py -n 2 --")
+    assert cfg.resume_command() == "python tools/launch.py -n 2 -- python tools/train.py --save-dir 'runs/my run' --resume"
+
+
 def test_resolve_fills_a_copy_and_leaves_the_arguments_alone(packed_cifar, tmp_path):
     args = train_args("--data-dir", packed_cifar, "--save-dir", tmp_path / "r")
     before = vars(args).copy()
     job = resolve(args)
     assert vars(args) == before
-    assert job.cfg.lr == 0.1 and job.cfg.lr_step_epochs == [90, 135] and job.cfg.n == 9
+    assert job.config.lr == 0.1 and job.config.lr_step_epochs == (90, 135) and job.config.n == 9
     assert job.run.dir == str(tmp_path / "r") and job.resume_from is None and job.meta.name == "cifar10"
+
+
+def test_only_the_writer_writes_under_save_dir(tmp_path, packed_cifar, monkeypatch, capfd):
+    """A worker other than rank 0 trains and logs to stderr with its rank, and leaves --save-dir alone."""
+    from gluon_resnet import training
+    from gluon_resnet.workers import WorkerGroup
+
+    def rank_1(kv_store, ctxs):
+        group = WorkerGroup(kv_store, ctxs)
+        group.rank, group.size = 1, 2  # the second shard of two, without a kvstore
+        return group
+    monkeypatch.setattr(training, "WorkerGroup", rank_1)
+    assert fit(train_args("--data-dir", packed_cifar, "--n", 1, "--batch-size", 20, "--num-epochs", 1,
+                          "--save-dir", tmp_path / "r")) is None
+    assert not os.path.exists(tmp_path / "r")
+    assert "[worker 1] epoch   1/1  loss" in capfd.readouterr().err

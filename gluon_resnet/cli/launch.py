@@ -7,10 +7,12 @@
 Each worker trains on its own shard; rank 0 validates and writes the run. When any worker, server or
 the scheduler dies, the whole job ends (local and ssh: within seconds, nothing left running)."""
 import argparse
+import re
 import shlex
 import sys
 
 from . import main_guard
+from ..config import LAUNCH_ENV
 
 
 def parse_args(argv=None):
@@ -21,7 +23,8 @@ def parse_args(argv=None):
     p.add_argument("-H", "--hostfile", help="one host or host:port (ssh port) per line; slots= is ignored")
     p.add_argument("--launcher", choices=LAUNCHERS, default="local")
     p.add_argument("--sync-dst-dir", help="rsync this folder to the same path on every host, and run there")
-    p.add_argument("--env", action="append", default=[], metavar="K=V", help="set on every role (repeatable)")
+    p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                   help="set on every role (repeatable); MXNet's NAME:VALUE works too")
     p.add_argument("--host-ip", help="the address the roles reach the scheduler at (default: this host's)")
     p.add_argument("--port", type=int, help="scheduler port (default: a free one)")
     p.add_argument("--ssh-config", help="ssh: a client config file (ssh -F), e.g. with IdentityFile and User")
@@ -43,12 +46,46 @@ def main(argv=None):
         raise UserError("-n and -s must be at least 1")
     if args.launcher == "ssh" and not args.hostfile:
         raise UserError("--launcher ssh needs -H HOSTFILE (one host or host:port per line)")
-    bad = [e for e in args.env if "=" not in e]
-    if bad:
-        raise UserError(f"--env {bad[0]}: write it as NAME=VALUE")
-    env = dict(e.split("=", 1) for e in args.env)
+    env = parse_env(args.env)
     argv = sys.argv[1:] if argv is None else list(argv)
-    resume = shlex.join(["python", "tools/launch.py", *argv[:len(argv) - len(args.command)], *args.command]
-                        + ([] if "--resume" in args.command else ["--resume"]))
+    # Workers print the same resume command as this launcher: both prefix the launch command.
+    prefix = shlex.join(["python", "tools/launch.py", *argv[:len(argv) - len(args.command)]])
+    prefix = prefix if prefix.endswith(" --") else prefix + " --"
+    env[LAUNCH_ENV] = prefix
     raise SystemExit(launch(args.command, args.num_workers, args.num_servers, args.launcher, args.hostfile, env,
-                            args.sync_dst_dir, args.host_ip, args.port, args.ssh_config, resume_hint=resume))
+                            args.sync_dst_dir, args.host_ip, args.port, args.ssh_config,
+                            resume_hint=lambda: go_on_hint(args.command, prefix)))
+
+
+def parse_env(pairs):
+    """--env NAME=VALUE, or MXNet launch.py's NAME:VALUE."""
+    from ..errors import UserError
+    env = {}
+    for pair in pairs:
+        m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)[=:](.*)$", pair, re.S)
+        if not m:
+            raise UserError(f"--env {pair}: write it as NAME=VALUE (or NAME:VALUE)")
+        env[m.group(1)] = m.group(2)
+    return env
+
+
+def go_on_hint(command, prefix):
+    """After a failure: the run's resume command, generated from its saved TrainConfig as train.py does."""
+    import os
+    for i, word in enumerate(command):
+        if os.path.basename(word) in ("train.py", "gluon-resnet-train") or word == "gluon_resnet.cli.train":
+            break
+    else:
+        return "Run it again with --resume"
+    from ..options import train_parser
+    from ..training import go_on_hint as train_hint, run_of
+    try:
+        train_args, _ = train_parser().parse_known_args(command[i + 1:])
+        run = run_of(train_args)
+        state = run.latest()
+    except (Exception, SystemExit):  # the workers said what was wrong with their command already
+        return "Run it again with --resume"
+    if state is None:
+        return train_hint(run, None)
+    os.environ[LAUNCH_ENV] = prefix
+    return train_hint(run, state.config)

@@ -1,0 +1,97 @@
+"""TrainConfig: every option of a training run, resolved, saved whole in each checkpoint.
+
+`--resume` restores it. An option given again at resume is compared with the saved value: one that
+would change the training (TRAINING) is refused, `num_epochs` may only grow, and the rest (where the
+data is, which devices, how often to validate, what to export) may change freely. The resume command
+is generated from it, so train.py and launch.py print the same text.
+"""
+import os
+import shlex
+from dataclasses import asdict, dataclass, fields, replace
+
+from .errors import UserError
+
+# Options whose value changes the steps a run takes: fixed for the life of a run.
+TRAINING = ("n", "shortcut", "batch_size", "lr", "lr_factor", "lr_step_epochs", "wd", "mom", "warmup_epochs",
+            "warmup_lr", "seed", "dtype", "data_threads", "workers")
+# Set by the launcher's workers (tools/launch.py): the launch command, prefixed to printed resume commands.
+LAUNCH_ENV = "GLUON_RESNET_LAUNCH"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data_dir: str
+    save_dir: str
+    n: int                    # residual blocks per stage
+    shortcut: str             # "A" (zero-pad) or "B" (projection)
+    batch_size: int           # per worker, over its devices; the global batch is batch_size x workers
+    num_epochs: int
+    lr: float
+    lr_factor: float
+    lr_step_epochs: tuple     # epochs (may be fractional) after which lr *= lr_factor
+    wd: float
+    mom: float
+    warmup_epochs: float
+    warmup_lr: float
+    seed: int
+    dtype: str                # float32, float16 (GPUs), bfloat16 (CPUs with AVX512-BF16 or AMX)
+    data_threads: int         # MXNet 1.9 seeds one augmentation generator per decode thread
+    gpus: str = ""
+    cpus: int = 1
+    kv_store: str = "device"
+    workers: int = 1          # dist kvstore workers
+    eval_every: int = 1
+    export: str = "final"
+
+    def __post_init__(self):
+        object.__setattr__(self, "lr_step_epochs", tuple(float(e) for e in self.lr_step_epochs))
+
+    @property
+    def global_batch(self):
+        return self.batch_size * self.workers
+
+    def to_dict(self):
+        return {**asdict(self), "lr_step_epochs": list(self.lr_step_epochs)}
+
+    @classmethod
+    def from_dict(cls, d, **missing):
+        """From a checkpoint; `missing` fills fields that older checkpoints did not record."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{**missing, **{k: v for k, v in d.items() if k in known}})
+
+    def resumed_with(self, given, done_epochs):
+        """This (saved) config with the options `given` again at resume ({name: value}, unset ones left
+        out) applied: refused in one line where they would change the training."""
+        for key, value in given.items():
+            saved = getattr(self, key)
+            if key in TRAINING and _same(value, saved) is False:
+                raise UserError(f"--resume: {self.save_dir} was trained with --{flag(key)} {show(saved)}, not "
+                                f"{show(value)}; leave it out to continue the run as it was, or start a new run "
+                                f"in another --save-dir")
+        cfg = replace(self, **{k: v for k, v in given.items() if k not in TRAINING})
+        if cfg.num_epochs <= done_epochs:
+            raise UserError(f"--resume: {self.save_dir} has finished {done_epochs} epochs already; pass a larger "
+                            f"--num-epochs to extend the run")
+        return cfg
+
+    def resume_command(self, launch=None):
+        """The shell command that continues this run (every option comes back from the checkpoint).
+        `launch`: the launcher's command up to its `--`, for dist jobs (read from LAUNCH_ENV by default)."""
+        launch = launch if launch is not None else os.environ.get(LAUNCH_ENV, "")
+        train = shlex.join(["python", "tools/train.py", "--save-dir", self.save_dir, "--resume"])
+        return f"{launch} {train}" if launch else train
+
+
+def flag(key):
+    return key.replace("_", "-")
+
+
+def show(v):
+    fmt = lambda x: f"{x:g}" if isinstance(x, float) else str(x)  # noqa: E731
+    return ",".join(map(fmt, v)) if isinstance(v, (list, tuple)) else fmt(v)
+
+
+def _same(a, b):
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return tuple(map(float, a)) == tuple(map(float, b))
+    return a == b

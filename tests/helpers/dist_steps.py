@@ -1,0 +1,42 @@
+"""A dist_sync worker for tests/test_workers.py: three training steps of a ResNet-8 on known batches.
+
+Worker r takes its slice of each global batch (the same batches test_workers.py steps on in one
+process) and saves its parameters to OUT/rank<r>.params. Run by tools/launch.py."""
+import sys
+from argparse import Namespace
+
+import mxnet as mx
+import numpy as np
+
+from gluon_resnet.models import ModelSpec
+from gluon_resnet.training import make_trainer, train_step
+from gluon_resnet.workers import WorkerGroup
+
+GLOBAL_BATCH, STEPS = 16, 3
+CFG = Namespace(lr=0.1, lr_factor=0.1, lr_step_epochs=[], warmup_epochs=0, warmup_lr=0.01, mom=0.9, wd=1e-3,
+                dtype="float32", kv_store="dist_sync")
+
+
+def batches():
+    rng = np.random.RandomState(7)
+    for _ in range(STEPS):
+        yield (mx.nd.array(rng.normal(size=(GLOBAL_BATCH, 3, 32, 32))),
+               mx.nd.array(rng.randint(0, 10, GLOBAL_BATCH)))
+
+
+def build():
+    mx.random.seed(1)
+    return ModelSpec("cifar", 1).build(ctx=[mx.cpu()])
+
+
+if __name__ == "__main__":
+    group = WorkerGroup("dist_sync", [mx.cpu()])
+    net = build()
+    trainer = make_trainer(net, CFG, 10, group)
+    group.start(trainer)
+    per_worker = GLOBAL_BATCH // group.size
+    mine = slice(group.rank * per_worker, (group.rank + 1) * per_worker)
+    loss = mx.gluon.loss.SoftmaxCrossEntropyLoss()
+    for x, y in batches():
+        train_step(net, trainer, loss, x[mine], y[mine], [mx.cpu()], grad_scale=group.grad_scale(per_worker))
+    net.save_parameters(f"{sys.argv[1]}/rank{group.rank}.params")
