@@ -30,6 +30,7 @@ class DatasetMeta:
     source: dict = field(default_factory=dict)   # description, sha256
     shuffle_seed: int = 0
     format_version: int = FORMAT_VERSION
+    files: dict = None         # {"train.rec": {"bytes", "sha256"}, ...}: what the packer wrote
 
     @property
     def num_classes(self):
@@ -58,9 +59,12 @@ def write_meta(folder, meta):
         f.write("\n")
 
 
-def read_meta(data_dir):
-    """dataset.json of a packed folder, with an actionable error when it is missing or unreadable."""
+def read_meta(data_dir, check=True):
+    """dataset.json of a packed folder, with an actionable error when it is missing or unreadable.
+    With `check`, the record files are checked against it (integrity.check_dataset_files)."""
     path = os.path.join(data_dir, META_FILE)
+    if os.path.isfile(data_dir):
+        raise UserError(f"{data_dir} is a file; --data-dir takes the folder tools/im2rec_pack.py wrote")
     if not os.path.isfile(path):
         raise UserError(f"{data_dir} is not a packed dataset (no {META_FILE}): run "
                         f"`python tools/im2rec_pack.py --dataset ... --out {data_dir}` first")
@@ -69,10 +73,18 @@ def read_meta(data_dir):
             raw = json.load(f)
     except ValueError as e:
         raise UserError(f"{path} is not valid JSON ({e}); pack the dataset again with --force") from None
+    except OSError as e:
+        raise UserError(f"{path} cannot be read ({e.strerror})") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"{path} is not a dataset description; pack the dataset again with --force")
     missing = [k for k in ("name", "family", "classes", "mean_rgb", "crop_size", "counts") if k not in raw]
     if missing:
         raise UserError(f"{path} lacks {', '.join(missing)}; pack the dataset again with --force")
     for split in SPLITS:
         if not os.path.isfile(split_path(data_dir, split)):
             raise UserError(f"{split_path(data_dir, split)} is missing; pack the dataset again with --force")
-    return DatasetMeta.from_dict(raw)
+    meta = DatasetMeta.from_dict(raw)
+    if check:
+        from .integrity import check_dataset_files
+        check_dataset_files(data_dir, meta)
+    return meta

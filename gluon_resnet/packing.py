@@ -13,6 +13,7 @@ import numpy as np
 
 from .dataset import META_FILE, OUTPUTS, SPLITS, DatasetMeta, split_path, write_meta
 from .errors import UserError
+from .integrity import digest
 from .recipes import RECIPES, family_of
 
 PAD_MODES = {"mean": "mean", "zero": "constant", "edge": "edge", "reflect": "reflect"}
@@ -83,7 +84,8 @@ class _Encoder:
             return raw, stats, rgb.shape[:2]
         padded = pad_image(rgb, self.pad, self.pad_mode)
         ok, png = cv2.imencode(".png", np.ascontiguousarray(padded[:, :, ::-1]))  # lossless, stored BGR
-        if not ok:
+        # Every record is decoded once here, so that nothing undecodable is ever packed.
+        if not ok or cv2.imdecode(png, cv2.IMREAD_COLOR) is None:
             raise UserError(f"{item.name}: OpenCV could not encode it as PNG (shape {padded.shape}); "
                             f"check that it is a colour image")
         return png.tobytes(), stats, padded.shape[:2]
@@ -118,7 +120,7 @@ def pack(source, name, out, pad=None, pad_mode="mean", size=None, keep_bytes=Non
     tmp = tempfile.mkdtemp(prefix=".packing-", dir=out)
     encoder = _Encoder(pad, pad_mode, size, keep_bytes and pad == 0 and not size)
     pool = multiprocessing.get_context("spawn").Pool(workers) if workers > 1 else None
-    counts, shapes, sums, pixels = {}, set(), np.zeros(3), 0
+    counts, files, shapes, sums, pixels = {}, {}, set(), np.zeros(3), 0
     try:
         for split in SPLITS:
             items = source.splits[split]
@@ -137,6 +139,8 @@ def pack(source, name, out, pad=None, pad_mode="mean", size=None, keep_bytes=Non
                         sums, pixels = sums + s, pixels + n
             rec.close()
             counts[split] = len(items)
+            for ext in ("rec", "idx"):
+                files[f"{split}.{ext}"] = digest(split_path(tmp, split, ext))
         family = family_of(name)
         meta = DatasetMeta(
             name=name, family=family, classes=list(source.classes), counts=counts,
@@ -146,7 +150,7 @@ def pack(source, name, out, pad=None, pad_mode="mean", size=None, keep_bytes=Non
             image_size=list(shapes.pop()) if len(shapes) == 1 else None,
             pad=pad, pad_mode=pad_mode if pad else None,
             encoding="original bytes" if encoder.keep_bytes else "png",
-            source={"description": source.description, "sha256": source.sha256}, shuffle_seed=seed)
+            source={"description": source.description, "sha256": source.sha256}, shuffle_seed=seed, files=files)
         write_meta(tmp, meta)
         if os.path.exists(os.path.join(out, META_FILE)):
             os.remove(os.path.join(out, META_FILE))  # the old set is incomplete from here on

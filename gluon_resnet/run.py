@@ -15,14 +15,18 @@ import glob
 import json
 import os
 import re
+import logging
+import shlex
 import uuid
 from dataclasses import asdict, dataclass
 
 from .config import TrainConfig
 from .dataset import DatasetMeta
 from .errors import UserError
+from .integrity import check_file, digest
 from .models import ModelSpec
 
+log = logging.getLogger("gluon_resnet")
 KEEP_LAST = 3
 SELECTIONS = ("final", "best")   # which epoch a model comes from: the last one, or the best on validation
 
@@ -58,6 +62,17 @@ def export_hybridized(net, size, prefix):
     net.hybridize()
     net(mx.nd.zeros((1, 3, size, size)))  # export needs one forward pass after hybridize()
     net.export(prefix, epoch=0)
+
+
+def load_parameters(net, path, **kw):
+    """net.load_parameters, with a file MXNet cannot read named in one line."""
+    import mxnet as mx
+    try:
+        net.load_parameters(path, **kw)
+    except (mx.base.MXNetError, AssertionError) as e:
+        first = next((line for line in str(e).splitlines() if "rror" in line or "Check" in line), str(e))
+        raise UserError(f"{path} cannot be loaded ({first.strip()[:120]}): the file is damaged or not this "
+                        f"model's") from None
 
 
 @dataclass(frozen=True)
@@ -136,30 +151,73 @@ class Run:
                 found.append(int(m.group(1)))
         return sorted(found)
 
+    def _damage(self, prefix, exts):
+        """Why the checkpoint files `prefix` + exts differ from what its .json recorded, or None."""
+        try:
+            record = read_json(prefix + ".json")
+            state = RunState.from_dict(record, self.dir)
+        except (ValueError, KeyError, TypeError) as e:
+            return None, f"{prefix}.json cannot be read ({type(e).__name__})"
+        for ext in exts:
+            path = prefix + ext
+            expected = (record.get("files") or {}).get(ext)
+            try:
+                if expected:
+                    check_file(path, expected, "", hash_it=True)
+                elif os.path.getsize(path) == 0:  # written before checksums were recorded
+                    return None, f"{path} is empty"
+            except UserError as e:
+                return None, str(e).rstrip("; ")
+            except OSError as e:
+                return None, f"{path} cannot be read ({e.strerror})"
+        return state, None
+
     def latest(self):
-        """RunState of the newest complete checkpoint, or None."""
+        """RunState of the newest intact checkpoint, or None when there is none. A damaged newer one is
+        named and skipped (the last three are kept); when every one is damaged, a UserError says how
+        to start over."""
         done = self.epochs() if os.path.isdir(self.dir) else []
-        return RunState.from_dict(read_json(self._checkpoint(done[-1]) + ".json"), self.dir) if done else None
+        damaged = []
+        for epoch in reversed(done):
+            state, why = self._damage(self._checkpoint(epoch), (".params", ".states"))
+            if state is not None:
+                for reason in damaged:
+                    log.warning(f"warning: {reason}; using epoch {epoch}, the newest intact checkpoint")
+                return state
+            damaged.append(why)
+        if damaged:
+            raise UserError(f"every checkpoint in {self.dir} is damaged ({damaged[0]}); start the run over with "
+                            f"`python tools/train.py --save-dir {shlex.quote(self.dir)} --force` and its options")
+        return None
 
     def params_and_states(self, state):
         prefix = self._checkpoint(state.epoch)
         return prefix + ".params", prefix + ".states"
 
     def save(self, net, trainer, state, is_best):
-        """Write the checkpoint of `state.epoch`, refresh best.*, drop all but the last few."""
+        """Write the checkpoint of `state.epoch` with the size and SHA-256 of its files, refresh best.*,
+        drop all but the last few."""
         prefix = self._checkpoint(state.epoch)
-        atomic(prefix + ".params", net.save_parameters)
-        atomic(prefix + ".states", trainer.save_states)
-        if is_best:
-            atomic(self._best + ".params", net.save_parameters)
-            write_json(self._best + ".json", state.to_dict())
-        write_json(prefix + ".json", state.to_dict())
+        try:
+            atomic(prefix + ".params", net.save_parameters)
+            atomic(prefix + ".states", trainer.save_states)
+            files = {ext: digest(prefix + ext) for ext in (".params", ".states")}
+            if is_best:
+                atomic(self._best + ".params", net.save_parameters)
+                write_json(self._best + ".json", {**state.to_dict(),
+                                                  "files": {".params": digest(self._best + ".params")}})
+            write_json(prefix + ".json", {**state.to_dict(), "files": files})
+        except BaseException:  # e.g. a full disk: no part of this checkpoint stays behind
+            self._drop(state.epoch, missing_ok=True)
+            raise
         for old in self.epochs()[:-KEEP_LAST]:
             self._drop(old)
 
-    def _drop(self, epoch):
+    def _drop(self, epoch, missing_ok=False):
         for ext in (".json", ".params", ".states"):  # .json first: a half-deleted one is not "complete"
-            os.remove(self._checkpoint(epoch) + ext)
+            path = self._checkpoint(epoch) + ext
+            if not (missing_ok and not os.path.exists(path)):
+                os.remove(path)
 
     def clear(self):
         """Remove checkpoints, best model and records: `--force` starts over."""
@@ -174,7 +232,10 @@ class Run:
         if which not in SELECTIONS:
             raise ValueError(f"which must be one of {SELECTIONS}, not {which!r}")
         if which == "best" and os.path.exists(self._best + ".json"):
-            return RunState.from_dict(read_json(self._best + ".json"), self.dir), self._best + ".params"
+            state, why = self._damage(self._best, (".params",))
+            if state is None:
+                raise UserError(f"{why}; use the final epoch instead (--export final)")
+            return state, self._best + ".params"
         state = self.latest()
         if state is None:
             raise UserError(f"{self.dir} holds no checkpoint: train first with "
@@ -193,7 +254,7 @@ class Run:
         import mxnet as mx
         state, params = self.selected(which)
         net = state.model.build(initialize=False)
-        net.load_parameters(params, ctx=ctx or mx.cpu(), cast_dtype=True, dtype_source="current")
+        load_parameters(net, params, ctx=ctx or mx.cpu(), cast_dtype=True, dtype_source="current")
         return net, state
 
     def export_mxnet(self, which="final"):
@@ -201,9 +262,14 @@ class Run:
         input `data`. Returns (network, RunState)."""
         net, state = self.load_model(which)
         tmp = self.path(f".export-{uuid.uuid4().hex}")
-        export_hybridized(net, state.dataset.crop_size, tmp)
-        for suffix in ("-0000.params", "-symbol.json"):  # symbol last: readers look for it first
-            os.replace(tmp + suffix, self.mxnet_prefix + suffix)
+        try:
+            export_hybridized(net, state.dataset.crop_size, tmp)
+            for suffix in ("-0000.params", "-symbol.json"):  # symbol last: readers look for it first
+                os.replace(tmp + suffix, self.mxnet_prefix + suffix)
+        finally:
+            for suffix in ("-0000.params", "-symbol.json"):
+                if os.path.exists(tmp + suffix):
+                    os.remove(tmp + suffix)
         return net, state
 
     # ------------------------------------------------------------ records

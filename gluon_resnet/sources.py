@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .integrity import digest
 from .errors import UserError
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -33,14 +34,11 @@ class Source:
     splits: dict                  # "train" / "val" -> [Item]
     description: str              # what was read, for dataset.json
     sha256: str
+    ignored: tuple = ()           # entries skipped as not data (hidden files, README.txt, ...)
 
 
-def sha256_of(path, chunk=1 << 20):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
+def sha256_of(path):
+    return digest(path)["sha256"]
 
 
 def _read_bytes(path):
@@ -265,31 +263,44 @@ def _read_miniplaces_tarballs(src, data_tar, devkit_tar):
 
 # ---------------------------------------------------------------- a folder of class folders
 
+def _entries(path):
+    """(visible folders, other entries) of a folder; hidden entries (.DS_Store, ._x, .git) are others."""
+    names = sorted(os.listdir(path))
+    dirs = [n for n in names if not n.startswith(".") and os.path.isdir(os.path.join(path, n))]
+    return dirs, [os.path.join(path, n) for n in names if n not in dirs]
+
+
 def read_folder(src):
-    """`src/train/<class>/*` and `src/val/<class>/*` images; classes are the sorted train folders."""
+    """`src/train/<class>/*` and `src/val/<class>/*` images; classes are the sorted train folders.
+    Files beside the class folders (README.txt, Thumbs.db), hidden entries (.DS_Store, dot-folders) and
+    files that are not images are left out and counted in `ignored`."""
     train_dir = os.path.join(src, "train")
     if not os.path.isdir(train_dir) or not os.path.isdir(os.path.join(src, "val")):
         raise UserError(f"{src} must hold train/<class>/ and val/<class>/ folders of images")
-    classes = sorted(d for d in os.listdir(train_dir) if os.path.isdir(os.path.join(train_dir, d)))
+    classes, ignored = _entries(train_dir)
     if not classes:
         raise UserError(f"{train_dir} has no class folders")
     splits, listing = {}, []
     for split in ("train", "val"):
+        folders, others = _entries(os.path.join(src, split))
+        ignored += others if split == "val" else []
+        extra = sorted(set(folders) - set(classes))
+        if extra:
+            raise UserError(f"{src}/{split} has class folders not in train/: {', '.join(extra[:5])}")
         items = []
         for label, cls in enumerate(classes):
             d = os.path.join(src, split, cls)
             for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-                if f.lower().endswith(IMAGE_EXTENSIONS):
+                if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith(".") and os.path.isfile(os.path.join(d, f)):
                     items.append(Item(f"{split}/{cls}/{f}", label, os.path.join(d, f)))
-        extra = sorted(set(os.listdir(os.path.join(src, split))) - set(classes))
-        if extra:
-            raise UserError(f"{src}/{split} has class folders not in train/: {', '.join(extra[:5])}")
+                else:
+                    ignored.append(os.path.join(d, f))
         if not items:
             raise UserError(f"{src}/{split} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
         splits[split] = items
         listing += [f"{it.name}:{os.path.getsize(it.payload)}" for it in items]
     digest = hashlib.sha256("\n".join(listing).encode()).hexdigest()
-    return Source(classes, splits, f"folder {os.path.basename(os.path.abspath(src))}", digest)
+    return Source(classes, splits, f"folder {os.path.basename(os.path.abspath(src))}", digest, tuple(ignored))
 
 
 # ---------------------------------------------------------------- the embedded digits

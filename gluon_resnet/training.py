@@ -22,11 +22,12 @@ from .config import TrainConfig, show
 from .dataset import DatasetMeta, read_meta
 from .errors import Interrupted, TrainingDiverged, UserError
 from .evaluation import topk_wrong
+from .integrity import reading
 from .iterators import epoch_seed, train_iter, val_iter
 from .models import ModelSpec
 from .options import DEFAULTS
 from .plots import plot_run
-from .run import Run, RunState, Score
+from .run import Run, RunState, Score, load_parameters
 from .summary import count_parameters
 from .workers import WorkerGroup
 
@@ -73,17 +74,16 @@ def resolve(args):
     it; otherwise the options given, filled from the dataset's recipe and DEFAULTS. `args` is left alone."""
     given = _given(args)
     run = run_of(args)
-    state = run.latest()
-    if args.resume and state is None:
-        raise UserError(f"--resume: {run.dir} holds no complete checkpoint; leave out --resume to start a run")
-    if state is not None and not args.resume:
-        if not args.force:
-            raise UserError(f"{run.dir} already holds a run (epoch {state.epoch} done): pass --resume to "
+    if not args.resume:
+        done = run.epochs() if os.path.isdir(run.dir) else []
+        if done and not args.force:
+            raise UserError(f"{run.dir} already holds a run (epoch {done[-1]} done): pass --resume to "
                             f"continue it, --force to start over, or --save-dir for a new run")
-        state = None
-    if state is None:
         meta = read_meta(given.get("data_dir", DEFAULTS["data_dir"]))
         return Job(_new_config(given, meta, run.dir), meta, run)
+    state = run.latest()  # the newest intact checkpoint; damaged newer ones are named and skipped
+    if state is None:
+        raise UserError(f"--resume: {run.dir} holds no complete checkpoint; leave out --resume to start a run")
     config = state.config.resumed_with(given, state.epoch)
     meta = read_meta(config.data_dir)
     _check_same_dataset(state.dataset, meta, run.dir, config.data_dir)
@@ -318,8 +318,11 @@ def _build(config, meta, run, resume_from, ctxs, group):
     if resume_from is None:
         return net, trainer, 0, None
     params, states = run.params_and_states(resume_from)
-    net.load_parameters(params, ctx=ctxs)
-    trainer.load_states(states)
+    load_parameters(net, params, ctx=ctxs)
+    try:
+        trainer.load_states(states)
+    except Exception as e:  # a .states file from before checksums were recorded
+        raise UserError(f"{states} cannot be loaded ({type(e).__name__}): the file is damaged") from None
     log.info(f"resuming {run.dir} after epoch {resume_from.epoch} (update {resume_from.num_update})")
     return net, trainer, resume_from.epoch, resume_from.best
 
@@ -354,9 +357,10 @@ def fit(args):
             tic = time.time()
             batches = train_iter(config.data_dir, meta, config.batch_size, seed=epoch_seed(config.seed, epoch),
                                  threads=config.data_threads, num_parts=group.size, part_index=group.rank)
-            stats = train_one_epoch(net, trainer, loss_fn, batches, ctxs, config, epoch, iters, lambda: stop.check(
-                f"during epoch {epoch}; the last complete checkpoint is epoch {epoch - 1} in {run.dir}"),
-                grad_scale=group.grad_scale(config.batch_size))
+            with reading(config.data_dir, "train"):
+                stats = train_one_epoch(net, trainer, loss_fn, batches, ctxs, config, epoch, iters, lambda: stop.check(
+                    f"during epoch {epoch}; the last complete checkpoint is epoch {epoch - 1} in {run.dir}"),
+                    grad_scale=group.grad_scale(config.batch_size))
             del batches
             checksum = group.check_in_sync(net, ctxs[0], epoch)
             if checksum is not None:
@@ -367,8 +371,9 @@ def fit(args):
                 continue
             top1 = top5 = None
             if epoch % config.eval_every == 0 or epoch == config.num_epochs:
-                top1, top5 = validate(net, val_iter(config.data_dir, meta, config.batch_size,
-                                                    threads=config.data_threads), ctxs, config.dtype)
+                with reading(config.data_dir, "val"):
+                    top1, top5 = validate(net, val_iter(config.data_dir, meta, config.batch_size,
+                                                        threads=config.data_threads), ctxs, config.dtype)
             row = {"epoch": epoch, "lr": trainer.learning_rate, "train_loss": stats.loss,
                    "train_top1_err": stats.top1_err, "val_top1_err": top1, "val_top5_err": top5,
                    "epoch_seconds": time.time() - tic, "images_per_second": stats.images / stats.seconds,

@@ -25,6 +25,9 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0, help="shuffle seed of the training records")
     p.add_argument("--force", action="store_true", help="overwrite a packed dataset in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--check", metavar="DIR",
+                   help="check a packed folder instead: every .rec / .idx against the size and SHA-256 in its "
+                        "dataset.json (damaged or cut-short copies)")
     return p.parse_args(argv)
 
 
@@ -32,6 +35,8 @@ def parse_args(argv=None):
 def main(argv=None):
     import time
     args = parse_args(argv)
+    if args.check:
+        return check(args.check)
     from ..errors import UserError
     from ..packing import check_out, pack, summary
     from ..sources import DEFAULT_SRC, READERS
@@ -45,4 +50,20 @@ def main(argv=None):
                 keep_bytes=False if args.reencode else None, workers=max(1, args.workers),
                 seed=args.seed, force=args.force, progress=not args.quiet)
     print(summary(meta, out, round(time.time() - start, 1)))
+    if source.ignored:
+        shown = ", ".join(os.path.relpath(p, args.src) for p in source.ignored[:3])
+        print(f"  ignored      {len(source.ignored)} entries that are not images of a class folder ({shown}"
+              f"{', ...' if len(source.ignored) > 3 else ''})")
     return meta
+
+
+def check(data_dir):
+    """--check: every record file against the size and SHA-256 the packer recorded."""
+    from ..dataset import read_meta
+    from ..integrity import check_dataset_files
+    meta = read_meta(data_dir, check=False)
+    if not meta.files:
+        from ..errors import UserError
+        raise UserError(f"{data_dir} was packed without file checksums (an older version): pack it again to add them")
+    check_dataset_files(data_dir, meta, full=True)
+    print(f"{data_dir}: {', '.join(sorted(meta.files))} match dataset.json (size and SHA-256)")
