@@ -18,12 +18,14 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(PY) tools/demo.py
 
-# The ssh launcher's test starts a real sshd on a loopback port: install it where it is missing.
-SSHD := $(shell command -v sshd || ls /usr/sbin/sshd 2>/dev/null)
+# The launcher tests run the real thing on this machine: an sshd on a loopback port, Open MPI, and a
+# one-node Slurm cluster (with munge). Install what is missing (Debian packages; needs root).
+CLUSTER_TOOLS := sshd:openssh-server mpirun:openmpi-bin slurmd:slurm-wlm munged:munge ssh:openssh-client
+MISSING := $(foreach t,$(CLUSTER_TOOLS),$(if $(shell command -v $(word 1,$(subst :, ,$(t))) || ls /usr/sbin/$(word 1,$(subst :, ,$(t))) 2>/dev/null),,$(word 2,$(subst :, ,$(t)))))
 
 test: $(STAMP)
-	@test -n "$(SSHD)" || (apt-get update -q && apt-get install -y -q --no-install-recommends openssh-server openssh-client) \
-	  || echo "could not install openssh-server: the ssh launcher's test will fail (apt-get install openssh-server)"
+	@test -z "$(strip $(MISSING))" || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	  --no-install-recommends $(MISSING)) || echo "could not install $(MISSING): the launcher tests will fail"
 	$(PY) -m pytest -q tests
 
 clean:

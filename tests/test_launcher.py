@@ -118,6 +118,7 @@ def _no_job_outlives_its_test():
 
 
 def _start(tmp_path, data_dir, *launch_args, epochs=100, env=None):
+    """launch.py -n 2 training the digits for `epochs`, returned once epoch 1 is saved."""
     mark = f"{os.getpid()}-{time.time()}"
     save = tmp_path / "run"
     cmd = [sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--env",
@@ -302,24 +303,10 @@ def test_ssh_launcher_trains_through_a_real_sshd(tmp_path, packed_digits, sshd):
 
 @pytest.mark.parametrize("launcher,tool", [("slurm", "srun"), ("mpi", "mpirun")])
 def test_cluster_launchers_say_what_is_missing(launcher, tool, tmp_path):
-    """slurm / mpi / sge / yarn go through dmlc_tracker; without the cluster's tool, one line says so."""
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--launcher", launcher,
                         "--", sys.executable, "-c", "pass"], capture_output=True, text=True, timeout=60,
                        env={**os.environ, "PATH": str(tmp_path)})
-    assert r.returncode == 2 and f"submits with {tool}, which is not on this host's PATH" in r.stderr
-
-
-def test_tracker_patch_restores_isalive():
-    import threading
-
-    from gluon_resnet.launcher import patch_tracker
-    patch_tracker()
-    t = threading.Thread(target=lambda: None)
-    t.start()
-    t.join()
-    assert t.isAlive() is False  # the name dmlc_tracker calls
-    import importlib
-    assert importlib.import_module("dmlc_tracker.tracker").PSTracker  # the wheel's tracker imports
+    assert r.returncode == 2 and f"starts the roles with {tool}, which is not on this host's PATH" in r.stderr
 
 
 def test_ssh_job_ends_everywhere_when_a_remote_worker_dies(tmp_path, packed_digits, sshd):
@@ -335,3 +322,150 @@ def test_ssh_job_ends_everywhere_when_a_remote_worker_dies(tmp_path, packed_digi
     code, text, took = _ends_and_leaves_nothing(proc, mark, 60)
     assert code == 1 and re.search(r"worker \d on 127.0.0.1 exited with 255; stopped the whole job", text)  # ssh's 255
     print(f"ssh worker killed: launcher ended {took:.1f} s later, no remote process left")
+
+
+# ---------------------------------------------------------------- Open MPI and Slurm, for real, on this machine
+
+@pytest.fixture(scope="session")
+def mpi_env():
+    """The environment Debian's Open MPI needs to run as root (as tests and CI do)."""
+    import shutil
+    if not shutil.which("mpirun"):
+        pytest.fail("mpirun is missing: install openmpi-bin (make test does)")
+    return {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+            "OMPI_MCA_btl_vader_single_copy_mechanism": "none"}
+
+
+@pytest.fixture(scope="session")
+def slurm_env(tmp_path_factory):
+    """A one-node Slurm cluster (Debian's slurm-wlm and munge) on this machine, on free ports, its state in
+    a temporary folder; stopped at the end. Returns the environment that points srun at it."""
+    import shutil
+    from gluon_resnet.launcher import free_port
+    for tool in ("slurmctld", "slurmd", "srun", "munged"):
+        if not shutil.which(tool):
+            pytest.fail(f"{tool} is missing: install slurm-wlm and munge (make test does)")
+    d = tmp_path_factory.mktemp("slurm")
+    for sub in ("state", "spool"):
+        (d / sub).mkdir()
+    started_munge = subprocess.run("munge -n | unmunge", shell=True, capture_output=True).returncode != 0
+    if started_munge:
+        os.makedirs("/run/munge", exist_ok=True)
+        shutil.chown("/run/munge", "munge", "munge")
+        subprocess.run(["su", "-s", "/bin/sh", "munge", "-c", "munged --force"], check=True)
+    host = subprocess.run(["hostname", "-s"], capture_output=True, text=True).stdout.strip()
+    memory = int(open("/proc/meminfo").read().split()[1]) // 1024 // 2
+    conf = d / "slurm.conf"
+    conf.write_text(
+        f"ClusterName=gluonresnet\nSlurmctldHost={host}(127.0.0.1)\nSlurmctldPort={free_port()}\n"
+        f"SlurmdPort={free_port()}\nAuthType=auth/munge\nSlurmUser=root\nSlurmdUser=root\n"
+        f"StateSaveLocation={d}/state\nSlurmdSpoolDir={d}/spool\nSlurmctldPidFile={d}/ctld.pid\n"
+        f"SlurmdPidFile={d}/d.pid\nSlurmctldLogFile={d}/ctld.log\nSlurmdLogFile={d}/d.log\n"
+        f"ProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\nSlurmdParameters=config_overrides\n"
+        f"SelectType=select/cons_tres\nSelectTypeParameters=CR_CPU\nReturnToService=2\nMpiDefault=none\n"
+        f"NodeName={host} NodeAddr=127.0.0.1 CPUs={os.cpu_count()} RealMemory={memory} State=UNKNOWN\n"
+        f"PartitionName=test Nodes={host} Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:8\n")
+    env = {**os.environ, "SLURM_CONF": str(conf)}
+    for daemon in ("slurmctld", "slurmd"):
+        subprocess.run([daemon, "-f", str(conf)], check=True, env=env)
+    try:
+        deadline = time.time() + 30
+        while True:
+            state = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, env=env).stdout.strip()
+            if state in ("idle", "mix", "alloc"):
+                break
+            if state.startswith("down") or state.startswith("drain"):
+                subprocess.run(["scontrol", "update", f"nodename={host}", "state=resume"], env=env)
+            assert time.time() < deadline, (state, (d / "ctld.log").read_text()[-2000:])
+            time.sleep(0.5)
+        yield env
+    finally:
+        subprocess.run(["scancel", "--user=root"], env=env, capture_output=True)
+        for pid_file in ("d.pid", "ctld.pid"):
+            try:
+                os.kill(int((d / pid_file).read_text()), signal.SIGTERM)
+            except (OSError, ValueError):
+                pass
+        if started_munge:
+            subprocess.run(["pkill", "-x", "munged"])
+
+
+@pytest.fixture(params=["mpi", "slurm"])
+def cluster(request):
+    env = request.getfixturevalue("mpi_env" if request.param == "mpi" else "slurm_env")
+    return request.param, env, ["--launcher", request.param, "--host-ip", "127.0.0.1"]
+
+
+@pytest.mark.slow
+def test_cluster_launcher_trains(cluster, tmp_path, packed_digits):
+    launcher, env, opts = cluster
+    save = tmp_path / "run"
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", *opts, "--",
+                        sys.executable, os.path.join(ROOT, "tools", "train.py"), "--kv-store", "dist_sync",
+                        "--data-dir", packed_digits, "--n", "1", "--batch-size", "64", "--num-epochs", "1",
+                        "--save-dir", str(save)], capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert f"({launcher}" in r.stdout + r.stderr and "the same on all 2 workers" in r.stderr
+    assert json.load(open(save / "checkpoint-0001.json"))["config"]["workers"] == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("victim", ["worker", "server"])
+def test_cluster_launcher_ends_the_job_when_a_role_dies(cluster, victim, tmp_path, packed_digits):
+    launcher, env, opts = cluster
+    proc, mark, save = _start(tmp_path, packed_digits, *opts, env=env)
+    tasks = {p: r for p, r in _job_pids(mark).items() if r == victim and _is_task(p)}
+    os.kill(next(iter(tasks)), signal.SIGKILL)
+    code, text, took = _ends_and_leaves_nothing(proc, mark, 60)
+    assert code == 1 and re.search(rf"{victim} \d on .* (exited with|was killed)", text), text[-2000:]
+    assert "stopped the whole job. Resume with: python tools/launch.py" in text
+    print(f"{launcher}: {victim} killed, launcher ended {took:.1f} s later")
+
+
+@pytest.mark.slow
+def test_cluster_launcher_ends_every_role_on_sigterm(cluster, tmp_path, packed_digits):
+    launcher, env, opts = cluster
+    proc, mark, _ = _start(tmp_path, packed_digits, *opts, env=env)
+    proc.send_signal(signal.SIGTERM)
+    code, text, took = _ends_and_leaves_nothing(proc, mark, 30)
+    assert code == 128 + signal.SIGTERM and "SIGTERM received; stopping every role" in text
+    print(f"{launcher}: SIGTERM, every role ended in {took:.1f} s")
+
+
+def _is_task(pid):
+    """A role's own process (python), not the mpirun or srun client that started it."""
+    try:
+        return os.path.basename(open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")[0].decode()).startswith("python")
+    except OSError:
+        return False
+
+
+def test_scheduler_address_is_never_loopback_for_remote_hosts(monkeypatch):
+    from gluon_resnet import launcher
+    assert launcher.scheduler_address("local", None) == "127.0.0.1"
+    assert launcher.scheduler_address("ssh", [("localhost", 22), ("127.0.0.1", 2222)]) == "127.0.0.1"
+    monkeypatch.setattr(launcher, "is_this_host", lambda host: False)
+    monkeypatch.setattr(launcher, "route_to", lambda host: "127.0.1.1")  # what a stock Debian hostname gives
+    assert launcher.scheduler_address("ssh", [("node1", 22)], {"lo": "127.0.0.1", "eth0": "10.1.2.3"}) == "10.1.2.3"
+    assert launcher.scheduler_address("slurm", None, {"lo": "127.0.0.1", "ib0": "192.168.7.1"}) == "192.168.7.1"
+    with pytest.raises(UserError, match="only loopback\\); pass --host-ip"):
+        launcher.scheduler_address("mpi", [("node1", 22)], {"lo": "127.0.0.1"})
+    monkeypatch.setattr(launcher, "route_to", lambda host: "10.9.8.7")
+    assert launcher.scheduler_address("mpi", [("node1", 22)], {"lo": "127.0.0.1"}) == "10.9.8.7"
+
+
+def test_mpirun_and_srun_command_lines():
+    from gluon_resnet.launcher import mpirun_command, srun_command
+    assert mpirun_command("openmpi", ["A", "B"], ["python", "x.py"], "node2") == \
+        ["mpirun", "-n", "1", "--bind-to", "none", "--host", "node2", "-x", "A", "-x", "B", "python", "x.py"]
+    assert mpirun_command("mpich", ["A", "B"], ["python"]) == ["mpirun", "-n", "1", "-genvlist", "A,B", "python"]
+    assert srun_command("j", ["python"]) == ["srun", "--ntasks=1", "--nodes=1", "--job-name=j",
+                                             "--kill-on-bad-exit=1", "python"]
+    assert "--nodelist=n3" in srun_command("j", ["python"], "n3") and "--overlap" in srun_command("j", [], None, True)
+
+
+def test_env_takes_mxnet_name_colon_value_too():
+    from gluon_resnet.cli.launch import parse_env
+    assert parse_env(["A=1", "DMLC_INTERFACE:eth0", "B=x:y"]) == {"A": "1", "DMLC_INTERFACE": "eth0", "B": "x:y"}
+    with pytest.raises(UserError, match="write it as NAME=VALUE"):
+        parse_env(["no value"])
