@@ -1,7 +1,8 @@
 #!/usr/bin/env python
-"""Why this instead of GluonCV's script or PyTorch: images/s of the training step, a whole epoch
-through ImageRecordIter, the input pipeline alone, the host's overhead per step, and inference in every
-runtime, each with its peak memory.
+"""The one benchmark harness. Why this instead of GluonCV's script or PyTorch: images/s of the training
+step, a whole epoch through ImageRecordIter, the input pipeline alone, the host's overhead per step, and
+inference in every runtime (MXNet, onnxruntime fp32 / INT8 / the converter's raw graph, OpenVINO f32 /
+default precision / INT8, OpenCV DNN), each with its peak memory.
 
     .venv/bin/python benchmarks/bench.py --quick      # under 10 minutes on 2 cores
     .venv/bin/python benchmarks/bench.py              # ResNet-20 and -56, more rounds
@@ -195,7 +196,7 @@ def inference(model_dir, runtime, kind, batch, seconds):
         net.hybridize(static_alloc=True, static_shape=True)
         predict = mxnet_predictor(net)
     else:
-        predict = runtimes.load(runtime, run.onnx if kind == "fp32" else run.int8_onnx)
+        predict = runtimes.load(runtime, {"fp32": run.onnx, "int8": run.int8_onnx, "raw": raw_export(run)}[kind])
     x = np.random.RandomState(0).uniform(-128, 128, (batch, 3, 32, 32)).astype(np.float32)
     predict(x)
     predict(x)
@@ -204,6 +205,11 @@ def inference(model_dir, runtime, kind, batch, seconds):
         predict(x)
         n += 1
     return {"images_per_second": n * batch / (time.perf_counter() - start)}
+
+
+def raw_export(run):
+    """The converter's graph as it comes (every weight also a graph input, BatchNorm unfolded), beside the run."""
+    return os.path.join(run.dir, "raw.onnx")
 
 
 def worker(spec):
@@ -227,45 +233,53 @@ def _installed(module):
 
 
 def plan(args, data):
-    """[(row id, label, group, spec)]; a spec of None means the peer is not installed."""
+    """[(row id, label, short label, group, spec)]; a spec of None means the peer is not installed. The
+    first row of each group (per depth or batch) is the peer the others' ratios are taken against."""
     rows, sizes = [], args.n
     b, steps = args.batch_size, args.steps
     for n in sizes:
         name = f"ResNet-{6 * n + 2}"
-        for impl, label in (("imperative", "this project (imperative on the CPU: the training default)"),
-                            ("hybrid", "this project, hybridized (the GPU default)"),
-                            ("gluoncv", GLUONCV + " every batch, MXNet's default OpenMP threads)"),
-                            ("gluoncv-omp", GLUONCV + " every batch) with OMP_NUM_THREADS = all cores"),
-                            ("pytorch", "PyTorch 2, same architecture, channels-last")):
+        for impl, label, short in (
+                ("imperative", "this project (imperative on the CPU: the training default)", "ours"),
+                ("hybrid", "this project, hybridized (the GPU default)", "ours, hybridized"),
+                ("gluoncv", GLUONCV + " every batch, MXNet's default OpenMP threads)", "GluonCV script, its threads"),
+                ("gluoncv-omp", GLUONCV + " every batch) with OMP_NUM_THREADS = all cores", "GluonCV script, all cores"),
+                ("pytorch", "PyTorch 2, same architecture, channels-last", "PyTorch 2, channels-last")):
             ok = impl != "pytorch" or _installed("torch")
             spec = {"kind": "train_step", "default_threads": impl == "gluoncv",
                     "args": {"impl": impl, "n": n, "batch": b, "steps": steps}}
-            rows.append((f"train/{impl}/{name}", f"{name} training step: {label}", "training step",
-                         spec if ok else None))
+            rows.append((f"train/{impl}/{name}", f"{name} training step: {label}", f"{name}: {short}",
+                         "training step (vs ours)", spec if ok else None))
     n0 = sizes[0]
     for threads in args.data_threads:
         rows.append((f"epoch/threads{threads}", f"ResNet-{6 * n0 + 2} epoch via ImageRecordIter, CIFAR PNG, "
-                     f"preprocess_threads={threads} (ratio: vs the step alone on the same batches)", "end-to-end",
+                     f"preprocess_threads={threads} (ratio: vs the step alone on the same batches)",
+                     f"epoch, {threads} decode thread{'s' if threads > 1 else ''}", "epoch (vs the step alone)",
                      {"kind": "epoch", "args": {"data_dir": data["cifar"], "n": n0, "batch": b, "threads": threads}}))
     for ds, label in (("cifar", "CIFAR 40x40 PNG, crop 32 + flip"),
                       ("miniplaces", "Mini-Places2 128x128 JPEG, scale jitter + crop 112 + flip")):
         for threads in (1, 2):
             rows.append((f"pipeline/{ds}/threads{threads}",
                          f"input pipeline alone: {label}, preprocess_threads={threads}",
-                         "input pipeline", {"kind": "pipeline", "args": {
-                             "data_dir": data[ds], "batch": b, "threads": threads, "batches": args.pipeline_batches}}))
-    for impl in ("imperative", "hybrid"):
-        for bs in (2, 8):
+                         f"{ds}, {threads} thread{'s' if threads > 1 else ''}", "input pipeline (vs 1 thread)",
+                         {"kind": "pipeline", "args": {"data_dir": data[ds], "batch": b, "threads": threads,
+                                                       "batches": args.pipeline_batches}}))
+    for bs in (2, 8):
+        for impl in ("imperative", "hybrid"):
             rows.append((f"overhead/{impl}/batch{bs}", f"ResNet-{6 * n0 + 2} training step at batch {bs}, {impl} "
-                         f"(host overhead bound)", "host overhead",
+                         f"(host overhead bound)", f"batch {bs}, {impl}", "small batches (vs imperative)",
                          {"kind": "train_step", "args": {"impl": impl, "n": n0, "batch": bs, "steps": 4 * steps}}))
-    for runtime, kind, label in (("mxnet", "fp32", "MXNet, hybridized"), ("onnxruntime", "fp32", "onnxruntime fp32"),
-                                 ("onnxruntime", "int8", "onnxruntime INT8"),
-                                 ("openvino-bf16", "fp32", "OpenVINO (bf16, its default here)"),
-                                 ("openvino", "int8", "OpenVINO INT8")):
-        for bs in (1, 128):
-            ok = runtime == "mxnet" or _installed(runtime.split("-")[0])
-            rows.append((f"infer/{runtime}/{kind}/batch{bs}", f"ResNet-20 inference batch {bs}: {label}", "inference",
+    for bs in (1, 128):
+        for runtime, kind, label in (("onnxruntime", "fp32", "onnxruntime fp32"),
+                                     ("onnxruntime", "raw", "onnxruntime, the converter's graph as it comes"),
+                                     ("onnxruntime", "int8", "onnxruntime INT8"), ("mxnet", "fp32", "MXNet, hybridized"),
+                                     ("openvino", "fp32", "OpenVINO f32"),
+                                     ("openvino-bf16", "fp32", "OpenVINO, its default precision"),
+                                     ("openvino", "int8", "OpenVINO INT8"), ("opencv", "fp32", "OpenCV DNN fp32")):
+            ok = runtime == "mxnet" or _installed({"opencv": "cv2"}.get(runtime, runtime.split("-")[0]))
+            rows.append((f"infer/{runtime}/{kind}/batch{bs}", f"ResNet-20 inference batch {bs}: {label}",
+                         f"batch {bs}: {label.replace(', the converter', ', converter')}",
+                         "inference (vs onnxruntime fp32)",
                          {"kind": "inference", "args": {"model_dir": data["run"], "runtime": runtime, "kind": kind,
                                                         "batch": bs, "seconds": args.infer_seconds}} if ok else None))
     return rows
@@ -284,6 +298,7 @@ def prepare(data, quick, rows):
     cache = os.path.dirname(data["cifar"])
     os.makedirs(cache, exist_ok=True)
     used = {v for *_, spec in rows if spec for v in spec["args"].values() if isinstance(v, str)}
+    raw = os.path.join(data["run"], "raw.onnx")
     if data["cifar"] in used and not os.path.exists(os.path.join(data["cifar"], "dataset.json")):
         per_batch = 512 if quick else 2000
         tar = write_cifar_python(os.path.join(cache, "cifar-10-python.tar.gz"), make_cifar_arrays(per_batch, 100))
@@ -291,7 +306,7 @@ def prepare(data, quick, rows):
     if data["miniplaces"] in used and not os.path.exists(os.path.join(data["miniplaces"], "dataset.json")):
         root = write_miniplaces(os.path.join(cache, "miniplaces-raw"), per_class=200 if quick else 600, val=10)
         pack(read_miniplaces(root), "miniplaces", data["miniplaces"], workers=2, progress=False)
-    if data["run"] in used and not os.path.exists(os.path.join(data["run"], "model.int8.onnx")):
+    if data["run"] in used and not os.path.exists(raw):
         pack(read_digits(), "digits", data["digits"], workers=1, force=True, progress=False)
         subprocess.run([sys.executable, "-c", f"""
 from gluon_resnet.threads import use_all_cores; use_all_cores()
@@ -302,6 +317,9 @@ from gluon_resnet.quantization import quantize
 fit(train_parser().parse_args(["--data-dir", {data['digits']!r}, "--n", "3", "--num-epochs", "2",
                                "--save-dir", {data['run']!r}, "--force"]))
 export({data['run']!r}); quantize({data['run']!r})
+import onnx
+from gluon_resnet.onnx_io import convert
+onnx.save(convert({os.path.join(data['run'], 'model')!r}, 32), {raw!r})
 """], check=True, capture_output=True)
     return data
 
@@ -320,32 +338,30 @@ def measure(spec):
 
 
 def summarize(rows, results):
-    """Medians over the rounds, and ratios: training rows against this project's default step of the
-    same depth, the epoch against the step alone, inference against onnxruntime fp32 at the same batch."""
+    """Medians over the rounds, and each row's ratio to its group's peer: the first row of the group with
+    the same depth (training) or batch (inference, small batches), the step alone (epoch), 1 thread
+    (pipeline)."""
     out = {}
-    for rid, label, group, spec in rows:
+    for rid, label, short, group, spec in rows:
         runs = [r for r in results.get(rid, []) if "error" not in r]
+        row = {"label": label, "short": short, "group": group}
         if spec is None:
-            out[rid] = {"label": label, "group": group, "status": "not installed"}
+            out[rid] = {**row, "status": "not installed"}
         elif not runs:
-            out[rid] = {"label": label, "group": group, "status": "failed",
-                        "error": (results.get(rid) or [{}])[0].get("error")}
+            out[rid] = {**row, "status": "failed", "error": (results.get(rid) or [{}])[0].get("error")}
         else:
             keys = [k for k in runs[0] if isinstance(runs[0][k], (int, float))]
-            out[rid] = {"label": label, "group": group, "status": "ok", "rounds": len(runs),
+            out[rid] = {**row, "status": "ok", "rounds": len(runs),
                         **{k: statistics.median(r[k] for r in runs) for k in keys}}
     for rid, row in out.items():
         if row["status"] != "ok":
             continue
         parts = rid.split("/")
-        if parts[0] == "train":
-            base = out.get(f"train/imperative/{parts[2]}", {})
-        elif parts[0] == "infer":
-            base = out.get(f"infer/onnxruntime/fp32/{parts[3]}", {})
-        elif parts[0] == "epoch":
-            base = {"images_per_second": row["step_images_per_second"]}
-        else:
-            base = {}
+        base = {"train": lambda: out.get(f"train/imperative/{parts[2]}", {}),
+                "infer": lambda: out.get(f"infer/onnxruntime/fp32/{parts[3]}", {}),
+                "epoch": lambda: {"images_per_second": row["step_images_per_second"]},
+                "pipeline": lambda: out.get(f"pipeline/{parts[1]}/threads1", {}),
+                "overhead": lambda: out.get(f"overhead/imperative/{parts[2]}", {})}[parts[0]]()
         if base.get("images_per_second"):
             row["ratio"] = row["images_per_second"] / base["images_per_second"]
     return out
@@ -365,7 +381,7 @@ def report(out, meta):
                                                                          else ""))
             continue
         ratio = f"{row['ratio']:.2f}x" if "ratio" in row else ""
-        extra = f"  ({row['ms_per_step']:.1f} ms/step)" if row["group"] == "host overhead" else ""
+        extra = f"  ({row['ms_per_step']:.1f} ms/step)" if row["group"].startswith("small batches") else ""
         lines.append(f"  {row['label']:<98}{row['images_per_second']:>10,.0f}{ratio:>8}"
                      f"{row['peak_rss_mib']:>10,.0f}{extra}")
     pipe = {k: v for k, v in out.items() if k.startswith("pipeline/") and v["status"] == "ok"}
@@ -384,23 +400,32 @@ def report(out, meta):
     return "\n".join(lines)
 
 
-def plot(out, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    rows = [r for r in out.values() if r["status"] == "ok"]
-    fig, ax = plt.subplots(figsize=(10, 0.32 * len(rows) + 1.5))
-    colors = {"training step": "tab:red", "end-to-end": "tab:orange", "input pipeline": "tab:green",
-              "host overhead": "tab:gray", "inference": "tab:blue"}
-    ax.barh(range(len(rows)), [r["images_per_second"] for r in rows], color=[colors[r["group"]] for r in rows])
-    ax.set_yticks(range(len(rows)), [r["label"][:90] for r in rows], fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.set_xlabel("images / s (log scale)")
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
+def plot(out, path, title=""):
+    """One panel per group: each row's ratio to the group's peer (the bar at 1.0), images/s written beside.
+    Drawn with the Figure API: no pyplot, no global backend."""
+    from matplotlib.figure import Figure
+    groups = {}
+    for row in out.values():
+        if row["status"] == "ok" and "ratio" in row:
+            groups.setdefault(row["group"], []).append(row)
+    heights = [len(g) + 1.2 for g in groups.values()]
+    fig = Figure(figsize=(9, 0.32 * sum(heights) + 0.8), constrained_layout=True)
+    axes = fig.subplots(len(groups), 1, gridspec_kw={"height_ratios": heights}, squeeze=False)[:, 0]
+    for ax, (group, rows) in zip(axes, groups.items()):
+        ratios = [r["ratio"] for r in rows]
+        ax.barh(range(len(rows)), ratios, color=["tab:gray" if abs(x - 1) < 1e-9 else
+                                                 ("tab:green" if x > 1 else "tab:red") for x in ratios])
+        ax.set_yticks(range(len(rows)), [r["short"] for r in rows], fontsize=8)
+        ax.invert_yaxis()
+        ax.axvline(1.0, color="black", lw=0.8)
+        for i, r in enumerate(rows):
+            ax.text(r["ratio"], i, f" {r['ratio']:.2f}x  {r['images_per_second']:,.0f}/s", va="center", fontsize=7)
+        ax.set_xlim(0, max(ratios) * 1.45)
+        ax.set_title(group, fontsize=9, loc="left")
+        ax.tick_params(axis="x", labelsize=7)
+    axes[-1].set_xlabel("ratio to the first row of each group (images/s beside each bar)", fontsize=8)
+    fig.suptitle(title, fontsize=9)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -448,7 +473,7 @@ def main(argv=None):
     prepare(data, args.quick, rows)
     results = {}
     for rnd in range(args.rounds):  # interleaved: each configuration once per round
-        for rid, label, group, spec in rows:
+        for rid, label, short, group, spec in rows:
             if spec is not None:
                 results.setdefault(rid, []).append(measure(spec))
         print(f"round {rnd + 1}/{args.rounds} done ({time.time() - started:.0f} s)", file=sys.stderr)
@@ -461,7 +486,8 @@ def main(argv=None):
     stem = os.path.join(args.out, f"{meta['date']}-{platform.node() or 'machine'}" + ("-quick" if args.quick else ""))
     with open(stem + ".json", "w") as f:
         json.dump({"meta": meta, "rows": out}, f, indent=2)
-    print(f"wrote {stem}.json, {plot(out, stem + '.png')} ({meta['seconds']} s)")
+    title = f"{meta['machine']}, {meta['date']}, medians of {meta['rounds']} rounds, batch {meta['batch_size']}"
+    print(f"wrote {stem}.json, {plot(out, stem + '.png', title)} ({meta['seconds']} s)")
     return out
 
 

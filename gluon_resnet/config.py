@@ -41,7 +41,7 @@ class TrainConfig:
     kv_store: str = "device"
     workers: int = 1          # dist kvstore workers
     eval_every: int = 1
-    export: str = "final"
+    weights: str = "final"    # exported at the end: "final" or "best"
 
     def __post_init__(self):
         object.__setattr__(self, "lr_step_epochs", tuple(float(e) for e in self.lr_step_epochs))
@@ -57,6 +57,8 @@ class TrainConfig:
     def from_dict(cls, d, **missing):
         """From a checkpoint; `missing` fills fields that older checkpoints did not record."""
         known = {f.name for f in fields(cls)}
+        if "export" in d:  # the name before --weights
+            d = {**d, "weights": d["export"]}
         return cls(**{**missing, **{k: v for k, v in d.items() if k in known}})
 
     def resumed_with(self, given, done_epochs):

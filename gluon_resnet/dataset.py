@@ -17,7 +17,7 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class DatasetMeta:
-    name: str                  # cifar10, miniplaces, digits, or a folder's name
+    name: str                  # cifar10, miniplaces, digits or folder
     family: str                # the recipe: "cifar" or "miniplaces"
     classes: list
     counts: dict               # {"train": N, "val": M}
@@ -83,6 +83,9 @@ def read_meta(data_dir, check=True):
     for split in SPLITS:
         if not os.path.isfile(split_path(data_dir, split)):
             raise UserError(f"{split_path(data_dir, split)} is missing; pack the dataset again with --force")
+    if raw.get("format_version", 1) > FORMAT_VERSION:
+        raise UserError(f"{path} was written by a newer gluon-resnet (format {raw['format_version']}); update "
+                        f"this one, or pack the dataset again with it")
     meta = DatasetMeta.from_dict(raw)
     if check:
         from .integrity import check_dataset_files

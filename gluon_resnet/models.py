@@ -171,9 +171,6 @@ class ModelSpec:
     def name(self):
         return f"ResNet-{self.depth}"
 
-    @property
-    def input_size(self):
-        return FAMILIES[self.family].input_size
 
     def build(self, ctx=None, initialize=True):
         cls = FAMILIES[self.family]

@@ -1,16 +1,16 @@
-"""Turn `mx.onnx.export_model`'s graph into one every common runtime runs: onnxruntime (and its
-quantization tools), OpenVINO, OpenCV DNN 4.x, TensorRT's parser and `onnx.reference`.
+"""Turn the graph MXNet's ONNX converter writes (opset 13) into one that onnxruntime (and its
+quantization tools), OpenVINO, OpenCV DNN 4.11 and `onnx.reference` all run (each checked by verify.py).
 
 What the exporter writes, and what this module makes of it:
 - every weight is also a graph input (runtimes then may not fold or fuse): inputs are `data` only;
 - the option-A shortcut becomes Slice -> Shape -> ConstantOfShape -> Concat, a shape-computing
-  subgraph OpenCV 4.11 rejects ("Inconsistent shape for ConcatLayer") and TensorRT dislikes: it becomes
+  subgraph OpenCV 4.11 rejects ("Inconsistent shape for ConcatLayer"): it becomes
   a 1x1 stride-2 MaxPool and a constant-pads `Pad` on the channel axis, the same arithmetic (neon's
   frozen identity projection: every second pixel, zero channels appended);
 - inference-mode BatchNorm after a Conv is folded into the Conv's weights and bias, and the head's
   Dense (a Gemm with a 0-d zero bias, which quantize_static trips on) + BatchNorm into one Gemm with
   a real bias;
-- initializers nothing reads are dropped; opset 13 and IR 8, which every runtime above reads.
+- initializers nothing reads are dropped; IR version 8, which older runtimes read too.
 
 Why by hand: onnxslim folds Conv+BN but leaves Gemm+BN and the shortcut's shape subgraph (it cannot
 be constant with dynamic height and width); onnxoptimizer's `fuse_bn_into_conv` writes the fold as
@@ -77,9 +77,47 @@ def strip_initializer_inputs(model):
     return model
 
 
+class UnexpectedGraph(ValueError):
+    """The exporter wrote something this module does not know: rewriting it could change the results."""
+
+
+def _ints(g, name):
+    return [int(v) for v in np.atleast_1d(g.array(name))]
+
+
+def _check_shortcut(g, concat, fill):
+    """The nodes of one zero-pad shortcut, exactly as MXNet's converter writes ZeroPadShortcut:
+    Concat(axis 1)[Slice(x, steps 1,1,s,s), ConstantOfShape(0, Shape(Slice(that slice, channels 0:k)))].
+    Returns (strided slice, shape, narrow slice, stride, k); raises UnexpectedGraph on any difference."""
+    def fail(why):
+        raise UnexpectedGraph(f"{concat.output[0]}: {why}; not the zero-pad shortcut this rewrite knows")
+    attrs = {a.name: helper.get_attribute_value(a) for a in concat.attribute}
+    if attrs.get("axis") != 1 or len(concat.input) != 2 or concat.input[1] != fill.output[0]:
+        fail("the Concat is not [subsampled input, zeros] on the channel axis")
+    value = next((helper.get_attribute_value(a) for a in fill.attribute if a.name == "value"), None)
+    if value is None or numpy_helper.to_array(value).tolist() != [0.0]:
+        fail("ConstantOfShape does not fill with 0")
+    shape, strided = g.producer(fill.input[0]), g.producer(concat.input[0])
+    narrow = g.producer(shape.input[0]) if shape is not None and shape.op_type == "Shape" else None
+    if narrow is None or narrow.op_type != "Slice" or strided is None or strided.op_type != "Slice":
+        fail("the zeros' shape is not Shape(Slice) or the input is not a Slice")
+    if narrow.input[0] != strided.output[0]:
+        fail("the zeros' shape does not come from the subsampled input")
+    if len(strided.input) != 5 or _ints(g, strided.input[3]) != [0, 1, 2, 3] or _ints(g, strided.input[1]) != [0] * 4 \
+            or min(_ints(g, strided.input[2])) < 2 ** 31 - 1:
+        fail("the subsampling Slice does not take every axis from 0 to the end")
+    steps = _ints(g, strided.input[4])
+    if steps[:2] != [1, 1] or steps[2] != steps[3] or steps[2] < 1:
+        fail(f"the subsampling steps are {steps}, not 1, 1, s, s")
+    if len(narrow.input) != 4 or _ints(g, narrow.input[3]) != [1] or _ints(g, narrow.input[1]) != [0]:
+        fail("the zeros' channels are not a Slice 0:k of axis 1")
+    return strided, shape, narrow, steps[2], _ints(g, narrow.input[2])[0]
+
+
 def rewrite_zero_pad_shortcuts(model):
     """Concat(Slice(x), ConstantOfShape(Shape(Slice(Slice(x))))) -> Pad(MaxPool(x)), zeros appended on
-    the channel axis. Returns how many shortcuts were rewritten.
+    the channel axis. Every Concat fed by a ConstantOfShape must be that exact pattern (else
+    UnexpectedGraph). Returns how many shortcuts were rewritten.
 
     The subsampling is a 1x1 MaxPool with the block's stride: exactly x[:, :, ::s, ::s] (the max of one
     pixel is that pixel), and its output size floor((H - 1) / s) + 1 is the same expression as the
@@ -87,23 +125,21 @@ def rewrite_zero_pad_shortcuts(model):
     strided Slice gives ceil(H / s), equal but not provably so to onnxruntime's sympy)."""
     g, done = Graph(model), 0
     for concat in [n for n in g.g.node if n.op_type == "Concat"]:
-        fill = g.producer(concat.input[1]) if len(concat.input) == 2 else None
-        shape = g.producer(fill.input[0]) if fill is not None and fill.op_type == "ConstantOfShape" else None
-        narrow = g.producer(shape.input[0]) if shape is not None and shape.op_type == "Shape" else None
-        strided = g.producer(concat.input[0])
-        if narrow is None or narrow.op_type != "Slice" or strided is None or strided.op_type != "Slice":
+        fills = [p for p in map(g.producer, concat.input) if p is not None and p.op_type == "ConstantOfShape"]
+        if not fills:
             continue
-        begin, end = int(g.array(narrow.input[1])[0]), int(g.array(narrow.input[2])[0])
-        steps = g.array(strided.input[4]) if len(strided.input) > 4 else np.ones(4, np.int64)
-        extra, stride = end - begin, [int(s) for s in steps[2:]]
+        strided, shape, narrow, stride, extra = _check_shortcut(g, concat, fills[0])
         prefix = concat.output[0]
         g.set_array(f"{prefix}_pads", np.array([0, 0, 0, 0, 0, extra, 0, 0], np.int64))  # N C H W begins, ends
         pool = helper.make_node("MaxPool", [strided.input[0]], [f"{prefix}_subsample"], kernel_shape=[1, 1],
-                                strides=stride, name=f"{prefix}_subsample")
+                                strides=[stride, stride], name=f"{prefix}_subsample")
         pad = helper.make_node("Pad", [pool.output[0], f"{prefix}_pads"], [concat.output[0]], mode="constant",
                                name=f"{prefix}_pad")
-        g.remove([concat, fill, shape, narrow, strided], at=strided, new=[pool, pad])
+        g.remove([concat, fills[0], shape, narrow, strided], at=strided, new=[pool, pad])
         done += 1
+    left = [n.op_type for n in g.g.node if n.op_type in ("ConstantOfShape", "Shape")]
+    if left:
+        raise UnexpectedGraph(f"the graph still computes shapes ({', '.join(sorted(set(left)))}) after the rewrite")
     return done
 
 
@@ -168,8 +204,9 @@ def portable(model, output, num_classes):
     drop_unused_initializers(model)
     name_io(model, output, num_classes)
     del model.graph.value_info[:]
-    del model.opset_import[:]
-    model.opset_import.extend([helper.make_opsetid("", OPSET)])
-    model.ir_version = IR_VERSION
+    opsets = [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")]
+    if opsets != [OPSET]:
+        raise UnexpectedGraph(f"the exporter wrote opset {opsets}, not {OPSET}")
+    model.ir_version = IR_VERSION  # opset 13 needs IR 7 or later; 8 is what onnxruntime 1.8+ and OpenCV read
     onnx.checker.check_model(model)
     return onnx.shape_inference.infer_shapes(model, strict_mode=True)

@@ -1,4 +1,4 @@
-"""ONNX interchange: export a run's model with `mx.onnx.export_model`, make the graph portable
+"""ONNX interchange: export a run's model with MXNet's ONNX converter at opset 13, make the graph portable
 (onnx_graph), describe it in metadata_props, and read such a file back.
 
 A consumer holding only the .onnx file can preprocess correctly: the metadata gives classes, RGB mean,
@@ -8,12 +8,10 @@ import json
 import os
 import tempfile
 
-import numpy as np
 
 from . import __version__
 from .errors import UserError
-from .onnx_graph import portable
-from .report import BEST_LABEL
+from .onnx_graph import OPSET, portable
 from .run import Run, atomic, export_hybridized
 
 OUTPUT = "logits"
@@ -34,8 +32,18 @@ def metadata_for(state, selection):
         "multiscale_protocol": "resize the whole image to each scale x scale (shorter side, centre square), one "
                                "forward pass per scale, average the softmax probabilities over the scales",
         "trained_epoch": str(state.epoch),
-        "epoch_selection": "final" if selection == "final" else BEST_LABEL,
+        "epoch_selection": selection,  # "final", or "best": selected on the validation set
     }
+
+
+def check_dataset(metadata, meta, onnx_path, data_dir):
+    """The model's classes and input size against a packed dataset's."""
+    if metadata["num_classes"] != meta.num_classes:
+        raise UserError(f"{onnx_path} predicts {metadata['num_classes']} classes but {data_dir} has "
+                        f"{meta.num_classes}; pass the --data-dir the model was trained on")
+    if metadata["input_size"] != meta.crop_size:
+        raise UserError(f"{onnx_path} expects {metadata['input_size']}px inputs but {data_dir} is packed for "
+                        f"{meta.crop_size}px crops; pass the --data-dir the model was trained on")
 
 
 def read_metadata(path_or_model):
@@ -77,9 +85,21 @@ def save(model, out):
     return out
 
 
+def convert(prefix, size):
+    """MXNet's converter on `prefix`-symbol.json / -0000.params, asked for opset 13 with dynamic N, H, W.
+    mx.onnx.export_model takes no opset (it uses the installed onnx's newest); its converter does."""
+    import onnx
+    from mxnet.onnx.mx2onnx._export_helper import load_module
+    from mxnet.onnx.mx2onnx._export_onnx import MXNetGraph
+    sym, params = load_module(prefix + "-symbol.json", prefix + "-0000.params")
+    graph = MXNetGraph().create_onnx_graph_proto(sym, params, [(1, 3, size, size)], [onnx.TensorProto.FLOAT],
+                                                 opset_version=OPSET, dynamic=True,
+                                                 dynamic_input_shapes=[(None, 3, None, None)])
+    return onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", OPSET)])
+
+
 def export(save_dir, out=None, which="final"):
     """<save_dir>/model.onnx from the run's `final` (default) or `best` epoch; returns its path."""
-    import mxnet as mx
     import onnx
     run = Run(save_dir)
     net, state = run.load_model(which)
@@ -87,10 +107,7 @@ def export(save_dir, out=None, which="final"):
     with tempfile.TemporaryDirectory(prefix=".onnx-", dir=run.dir) as tmp:
         prefix = os.path.join(tmp, "model")
         export_hybridized(net, size, prefix)
-        raw = os.path.join(tmp, "raw.onnx")
-        mx.onnx.export_model(prefix + "-symbol.json", prefix + "-0000.params", [(1, 3, size, size)], [np.float32],
-                             raw, dynamic=True, dynamic_input_shapes=[(None, 3, None, None)])
-        model = portable(onnx.load(raw), OUTPUT, state.dataset.num_classes)
+        model = portable(convert(prefix, size), OUTPUT, state.dataset.num_classes)
     model.producer_name, model.producer_version = PRODUCER, __version__
     model.doc_string = f"neon model-zoo {state.model.name} trained in {run.dir}, epoch {state.epoch} ({which})"
     onnx.helper.set_model_props(model, metadata_for(state, which))

@@ -7,7 +7,7 @@ import os
 
 # Defaults of the options that do not come from the dataset's recipe.
 DEFAULTS = dict(data_dir="data/cifar10", data_threads=min(4, os.cpu_count() or 1), n=9, shortcut="A", gpus="",
-                cpus=1, kv_store="device", dtype="float32", seed=0, warmup_epochs=0.0, eval_every=1, export="final")
+                cpus=1, kv_store="device", dtype="float32", seed=0, warmup_epochs=0.0, eval_every=1, weights="final")
 KV_STORES = ("device", "local", "nccl", "dist_sync", "dist_device_sync")
 
 
@@ -24,6 +24,16 @@ def kv_store(name):
     if name not in KV_STORES:
         raise argparse.ArgumentTypeError(f"{name!r} is not one of {', '.join(KV_STORES)}")
     return name
+
+
+def weights_option(parser, what):
+    """--weights {final,best}, the one spelling of this choice in every tool (--export and --checkpoint
+    are hidden old names)."""
+    parser.add_argument("--weights", choices=["final", "best"],
+                        help=f"the weights {what}: the final epoch's (default; the result, as neon reports it), or "
+                             f"the best epoch's, selected on the validation set (the test set, on CIFAR-10)")
+    for old in ("--export", "--checkpoint"):
+        parser.add_argument(old, dest="weights", choices=["final", "best"], help=argparse.SUPPRESS)
 
 
 def train_parser(description=None):
@@ -68,7 +78,5 @@ def train_parser(description=None):
                         "started with; options that change the training are refused, --num-epochs may grow")
     r.add_argument("--force", action="store_true", help="start over in a --save-dir that holds a run")
     r.add_argument("--eval-every", type=int, help="validate every N epochs (and after the last); default 1")
-    r.add_argument("--export", choices=["final", "best"],
-                   help="the model exported at the end: the final epoch (default; the result, as neon reports it), "
-                        "or the best one, selected on the validation set")
+    weights_option(r, "exported at the end")
     return p

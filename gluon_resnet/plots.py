@@ -1,10 +1,10 @@
-"""Error curves: one run's train/validation error (val_error.png), and several runs overlaid."""
+"""Error curves: one run's train/validation error (val_error.png), and several runs overlaid.
+
+Drawn with matplotlib's Figure API, which renders to a file with its own canvas: importing this module
+leaves the process's matplotlib backend (and pyplot's state) alone."""
 import os
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
 
 
 def _label(run):
@@ -17,7 +17,8 @@ def plot_run(run, out=None):
     marked, and a line where each learning-rate drop happens."""
     rows = run.read_metrics()
     evaluated = [r for r in rows if r["val_top1_err"] is not None]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     ax.plot([r["epoch"] for r in rows], [100 * r["train_top1_err"] for r in rows], label="train (augmented)",
             color="tab:gray")
     ax.plot([r["epoch"] for r in evaluated], [100 * r["val_top1_err"] for r in evaluated], label="validation",
@@ -41,14 +42,14 @@ def plot_run(run, out=None):
     out = out or run.plot
     fig.tight_layout()
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out
 
 
 def plot_runs(runs, out, zoom=False):
     """Validation error of several `Run`s, like the neon README's figure comparing depths. With
     `zoom`, both axes keep to the second half of the longest run, where the runs separate."""
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig = Figure(figsize=(8, 5))
+    ax = fig.subplots()
     curves = []
     for run in runs:
         rows = [r for r in run.read_metrics() if r["val_top1_err"] is not None]
@@ -68,5 +69,4 @@ def plot_runs(runs, out, zoom=False):
     ax.legend()
     fig.tight_layout()
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out

@@ -11,6 +11,11 @@ import numpy as np
 BEST_LABEL = "best epoch, selected on the validation set"
 
 
+def selection_label(selection):
+    """How a model's epoch choice ("final" or "best") reads in a report."""
+    return BEST_LABEL if selection == "best" else "final epoch"
+
+
 @dataclass(frozen=True)
 class Summary:
     model: str

@@ -234,7 +234,7 @@ class Run:
         if which == "best" and os.path.exists(self._best + ".json"):
             state, why = self._damage(self._best, (".params",))
             if state is None:
-                raise UserError(f"{why}; use the final epoch instead (--export final)")
+                raise UserError(f"{why}; use the final epoch instead (--weights final)")
             return state, self._best + ".params"
         state = self.latest()
         if state is None:

@@ -38,12 +38,17 @@ def parse(text, int8=False):
     return names
 
 
+def default_provider(available):
+    """onnxruntime's execution provider unless one is asked for: CUDA where onnxruntime-gpu offers it."""
+    return "CUDAExecutionProvider" if "CUDAExecutionProvider" in available else "CPUExecutionProvider"
+
+
 def _onnxruntime(path, provider=None):
     import onnxruntime as ort
     available = ort.get_available_providers()
     if provider and provider not in available:
         raise UserError(f"--provider {provider} is not available in this onnxruntime ({', '.join(available)})")
-    provider = provider or ("CUDAExecutionProvider" if "CUDAExecutionProvider" in available else "CPUExecutionProvider")
+    provider = provider or default_provider(available)
     options = ort.SessionOptions()
     options.log_severity_level = 3
     sess = ort.InferenceSession(path, options, providers=[provider])
@@ -93,7 +98,5 @@ def describe(name, provider=None):
     version = getattr(module, "__version__", None) or getattr(module, "get_version", lambda: "?")()
     extra = ""
     if name == "onnxruntime":
-        available = module.get_available_providers()
-        extra = " " + (provider or ("CUDAExecutionProvider" if "CUDAExecutionProvider" in available
-                                    else "CPUExecutionProvider"))
+        extra = " " + (provider or default_provider(module.get_available_providers()))
     return f"{name} {version}{extra}"

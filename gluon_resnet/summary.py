@@ -2,7 +2,7 @@
 import mxnet as mx
 from mxnet.gluon import nn
 
-from .models import ProjectionShortcut, get_model
+from .models import get_model
 
 
 def count_parameters(net):
@@ -16,11 +16,6 @@ def _blocks(block, skip=()):
     yield block
     for child in block._children.values():
         yield from _blocks(child, skip)
-
-
-def weight_layers(net):
-    """Conv and dense layers on the main path (option-B projections are not counted in depth)."""
-    return [b for b in _blocks(net, skip=ProjectionShortcut) if isinstance(b, (nn.Conv2D, nn.Dense))]
 
 
 def count_macs(net, size):

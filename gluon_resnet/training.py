@@ -3,7 +3,7 @@ rate dropped at fixed epochs by `MultiFactorScheduler`, data-parallel over any n
 
 `fit(args)` runs a whole job: it resumes exactly from the newest checkpoint, writes metrics.jsonl and a
 checkpoint after every epoch, stops cleanly on Ctrl-C / SIGTERM or a diverged loss, and at the end
-exports the final epoch's model (or the best one, `--export best`), writes summary.json and val_error.png.
+exports the final epoch's model (or the best one, `--weights best`), writes summary.json and val_error.png.
 """
 import logging
 import math
@@ -390,8 +390,8 @@ def fit(args):
 
 def finish(run, config):
     """The writer's last step: export, summary.json, val_error.png, neon's table."""
-    net, exported = run.export_mxnet(config.export)
-    summary = report.summarize(run.read_metrics(), exported, config.export, count_parameters(net))
+    net, exported = run.export_mxnet(config.weights)
+    summary = report.summarize(run.read_metrics(), exported, config.weights, count_parameters(net))
     run.write_summary(summary)
     plot_run(run)
     log.info(report.neon_table(summary))

@@ -13,24 +13,16 @@ from . import onnx_io, runtimes
 from .dataset import read_meta
 from .errors import UserError
 from .evaluation import evaluate, mxnet_predictor
+from .report import selection_label
 from .run import Run
 
 MAX_REL_DIFF = 1e-4
 MAX_TOP1_DELTA = 0.005   # INT8 / bf16: at most 0.5 percentage points more top-1 error than fp32
 
 
-def check_against_dataset(metadata, meta, onnx_path, data_dir):
-    if metadata["num_classes"] != meta.num_classes:
-        raise UserError(f"{onnx_path} predicts {metadata['num_classes']} classes but {data_dir} has "
-                        f"{meta.num_classes}; pass the --data-dir the model was trained on")
-    if metadata["input_size"] != meta.crop_size:
-        raise UserError(f"{onnx_path} expects {metadata['input_size']}px inputs but {data_dir} is packed for "
-                        f"{meta.crop_size}px crops; pass the --data-dir the model was trained on")
-
-
 def reference_model(run, metadata, onnx_path):
     """The MXNet network the ONNX file was exported from (the epoch its metadata names)."""
-    which = "final" if metadata.get("epoch_selection", "final") == "final" else "best"
+    which = metadata.get("epoch_selection", "final")
     net, state = run.load_model(which)
     if str(state.epoch) != str(metadata.get("trained_epoch")):
         raise UserError(f"{onnx_path} holds epoch {metadata.get('trained_epoch')} but the run's {which} epoch is "
@@ -76,7 +68,7 @@ def verify(save_dir=None, onnx_path=None, data_dir=None, runtime_names=None, max
     net, state = reference_model(run, metadata, onnx_path)
     data_dir = data_dir or state.data_dir
     meta = read_meta(data_dir)
-    check_against_dataset(metadata, meta, onnx_path, data_dir)
+    onnx_io.check_dataset(metadata, meta, onnx_path, data_dir)
     kw = dict(batch_size=batch_size, max_images=max_images, progress=progress, keep_logits=True)
     ref = evaluate(mxnet_predictor(net), data_dir, meta, **kw)
     report = {"save_dir": run.dir, "onnx": onnx_path, "model": "int8" if quantized else "fp32",
@@ -108,7 +100,7 @@ def table(report):
     pct = lambda r: f"{100 * r['top1_err']:6.2f}% {100 * r['top5_err']:6.2f}%"  # noqa: E731
     ms = ",".join(map(str, report["mxnet"]["multiscale"]["scales"]))
     single = report["mxnet"]["single"]["scale"]
-    lines = [f"{report['onnx']} ({report['model']}, epoch {report['epoch']}, {report['epoch_selection']}) "
+    lines = [f"{report['onnx']} ({report['model']}, epoch {report['epoch']}, {selection_label(report['epoch_selection'])}) "
              f"on {report['images']} images of {report['data_dir']}",
              f"{'':22}{'single ' + str(single) + 'px':>16}{'multiscale ' + ms:>22}{'images/s':>10}   check",
              f"{'':22}{'top-1   top-5':>16}{'top-1   top-5':>22}",

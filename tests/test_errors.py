@@ -4,14 +4,7 @@ import signal
 import pytest
 
 from gluon_resnet.cli import main_guard
-from gluon_resnet.errors import Interrupted, JobError, TrainingDiverged, UserError
-
-
-def test_only_bad_input_is_a_user_error():
-    assert issubclass(UserError, JobError) and not issubclass(TrainingDiverged, UserError)
-    assert not issubclass(Interrupted, UserError)
-    assert (UserError("x").exit_code, TrainingDiverged("x").exit_code) == (2, 3)
-    assert Interrupted("x", signal.SIGTERM).exit_code == 128 + signal.SIGTERM
+from gluon_resnet.errors import Interrupted, TrainingDiverged, UserError
 
 
 @pytest.mark.parametrize("error,code", [(UserError("no such file"), 2), (TrainingDiverged("nan"), 3),
@@ -23,3 +16,15 @@ def test_main_guard_prints_one_line_and_exits_with_the_code(error, code, capsys)
         main_guard(command)()
     assert exit_.value.code == code
     assert capsys.readouterr().err == f"error: {error}\n"
+
+
+@pytest.mark.parametrize("error,code,text", [
+    (OSError(28, "No space left on device", "/runs/x/checkpoint-0003.params"), 1,
+     "error: No space left on device: /runs/x/checkpoint-0003.params; free some space and run again"),
+    (PermissionError(13, "Permission denied", "/data/train.rec"), 2, "error: Permission denied: /data/train.rec\n")])
+def test_a_file_error_is_one_line_and_a_full_disk_is_a_failure(error, code, text, capsys):
+    def command():
+        raise error
+    with pytest.raises(SystemExit) as exit_:
+        main_guard(command)()
+    assert exit_.value.code == code and capsys.readouterr().err.startswith(text)

@@ -127,8 +127,8 @@ def test_a_damaged_best_params_is_named(tmp_path, cifar_run):
     run = tmp_path / "r"
     shutil.copytree(cifar_run, run)
     (run / "best.params").write_bytes(b"")
-    _one_line(_tool(os.path.join("onnx_export", "export.py"), "--save-dir", run, "--export", "best"),
-              run / "best.params", "--export final")
+    _one_line(_tool(os.path.join("onnx_export", "export.py"), "--save-dir", run, "--weights", "best"),
+              run / "best.params", "--weights final")
 
 
 # ---------------------------------------------------------------- folder packing

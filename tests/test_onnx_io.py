@@ -1,4 +1,4 @@
-"""ONNX export: the portable graph's shape, metadata that names the epoch, --export best."""
+"""ONNX export: the portable graph's shape, metadata that names the epoch, --weights best."""
 import collections
 import json
 
@@ -36,7 +36,7 @@ def test_export_is_portable_and_described(run, sizes, classes, request):
 
 
 def test_export_best_names_its_epoch(tmp_path, packed_digits):
-    """4 epochs; --export best gives the best epoch, labelled as selected on the validation set."""
+    """4 epochs; --weights best gives the best epoch, labelled as selected on the validation set."""
     from conftest import train_args
     from gluon_resnet.training import fit
     save = tmp_path / "run"
@@ -49,8 +49,8 @@ def test_export_best_names_its_epoch(tmp_path, packed_digits):
     best = min(rows, key=lambda r: r["val_top1_err"])
     meta = onnx_io.read_metadata(onnx_io.export(str(save), str(tmp_path / "best.onnx"), which="best"))
     assert meta["trained_epoch"] == best["epoch"] == summary.best_epoch
-    assert meta["epoch_selection"] == "best epoch, selected on the validation set"
-    _, exported = Run(save).export_mxnet("best")  # what `tools/train.py --export best` writes at the end
+    assert meta["epoch_selection"] == "best"
+    _, exported = Run(save).export_mxnet("best")  # what `tools/train.py --weights best` writes at the end
     assert exported.epoch == best["epoch"]
 
 

@@ -13,7 +13,7 @@ def test_fit_py_names_and_unset_options():
     args = train_parser().parse_args(["--gpus", "0,1", "--kv-store", "nccl", "--lr-step-epochs", "40,70"])
     assert args.gpus == "0,1" and args.kv_store == "nccl" and args.lr_step_epochs == [40.0, 70.0]
     # Unset options stay None, so that a resume can tell an option given again from a default.
-    assert args.lr is None and args.num_epochs is None and args.export is None and args.data_threads is None
+    assert args.lr is None and args.num_epochs is None and args.weights is None and args.data_threads is None
 
 
 def test_dist_async_is_refused_with_its_reason(capsys):

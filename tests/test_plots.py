@@ -46,3 +46,13 @@ def test_lr_drop_lines_stand_where_the_drops_happen(tmp_path, packed_digits, mon
     monkeypatch.setattr(matplotlib.axes.Axes, "axvline", lambda self, x, **kw: lines.append(x) or real(self, x, **kw))
     plot_run(Run(save))
     assert lines == [1.5, 2.0]
+
+
+def test_importing_the_library_leaves_matplotlib_alone():
+    """Training imports plots.py: the process's matplotlib backend must stay what the user chose."""
+    code = ("import matplotlib; before = matplotlib.get_backend(); import gluon_resnet.training; "
+            "import sys; assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
+            "print(before == matplotlib.get_backend())")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={**os.environ, "MPLBACKEND": "svg"})
+    assert r.returncode == 0 and r.stdout.strip() == "True", r.stderr[-2000:]

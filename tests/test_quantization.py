@@ -41,6 +41,9 @@ def test_int8_is_static_qdq_per_channel_with_metadata(digits_run):
     calib = json.loads(meta["int8_calibration"]) if isinstance(meta["int8_calibration"], str) else \
         meta["int8_calibration"]
     assert calib["images"] == 200 and calib["split"] == "train" and calib["format"] == "QDQ"
+    # 7-bit weights (reduce_range): every int8 weight lies in [-64, 63], so no CPU's uint8 x int8 sums saturate
+    weights = [onnx.numpy_helper.to_array(t) for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert weights and max(int(abs(w).max()) for w in weights) <= 64 and "7-bit" in calib["weights"]
 
 
 @pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
@@ -50,10 +53,11 @@ def test_int8_accuracy_stays_near_fp32(digits_run, runtime):
     assert set(report["runtimes"]) == {"onnxruntime", "openvino"}  # INT8's default runtimes
     row = report["runtimes"][runtime]
     assert report["model"] == "int8" and row["judged_by"] == "accuracy"
-    # Measured on this ResNet-8 (360 validation digits, 18.1 % top-1 error after 6 epochs): INT8 two
+    # Measured on this ResNet-8 (360 validation digits, about 20 % top-1 error after 6 epochs): INT8 two
     # images worse than fp32 in both runtimes, top-1 agreement 98.0 % (onnxruntime) and 98.1 % (OpenVINO)
-    # over 32/40/48 px. Bounds: 3 images, 95 %. (verify's own limit, 0.5 points, is for real validation
-    # sets: on 360 images one image is 0.28 points.)
+    # over 32/40/48 px, on an AVX-512 VNNI machine (2026-11-25) and, with 7-bit weights, on an AVX2 EPYC
+    # without VNNI (2026-11-30; full-range weights there: 23 images worse). Bounds: 3 images, 95 %.
+    # (verify's own limit, 0.5 points, is for real validation sets: on 360 images one image is 0.28 points.)
     assert abs(row["top1_delta"]) <= 3 / report["images"] + 1e-9
     assert row["agreement"]["top1_agreement"] >= 0.95
 

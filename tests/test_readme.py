@@ -1,5 +1,5 @@
-"""Every command the README shows parses with its tool's own argument parser, and the numbers the
-README states about the models are the library's."""
+"""Every command the README and docs/ show parses with its tool's own argument parser, the numbers the
+README states about the models are the library's, and the predict snippet runs."""
 import importlib.util
 import os
 import re
@@ -9,7 +9,10 @@ import pytest
 from conftest import ROOT
 
 README = open(os.path.join(ROOT, "README.md")).read()
-COMMANDS = re.findall(r"^(?:\.venv/bin/)?python ((?:tools|onnx_export)/\w+\.py)([^\n#]*)", README, re.M)
+DOCS = {name: open(os.path.join(ROOT, "docs", name)).read() for name in sorted(os.listdir(os.path.join(ROOT, "docs")))
+        if name.endswith(".md")}
+COMMANDS = sorted({c for text in [README, *DOCS.values()]
+                   for c in re.findall(r"^(?:\.venv/bin/)?python ((?:tools|onnx_export)/\w+\.py)([^\n#]*)", text, re.M)})
 
 
 def _tool(path):
@@ -31,6 +34,12 @@ def test_readme_command_parses(path, args):
         worker = parsed.command
         assert worker[0].endswith("python") and worker[1].endswith(".py"), worker
         _tool(worker[1].replace(".venv/bin/", "")).parse_args(worker[2:])
+
+
+def test_readme_is_a_few_screens_and_links_every_doc():
+    assert len(README.encode()) <= 12 * 1024
+    for name in DOCS:
+        assert f"docs/{name}" in README, name
 
 
 def test_readme_opens_with_the_two_commands():
@@ -56,7 +65,7 @@ def test_readme_predict_snippet_runs_and_agrees_with_predict_py(cifar_run, tmp_p
     import numpy as np
 
     from gluon_resnet import onnx_io
-    snippet = next(b for b in README.split("```python")[1:] if "custom_metadata_map" in b).split("```")[0]
+    snippet = next(b for b in DOCS["deployment.md"].split("```python")[1:] if "custom_metadata_map" in b).split("```")[0]
     model = onnx_io.export(cifar_run)
     image = str(tmp_path / "photo.png")
     cv2.imwrite(image, np.random.RandomState(0).randint(0, 256, (32, 32, 3)).astype(np.uint8))

@@ -27,7 +27,7 @@ def test_a_checkpoint_from_before_trainconfig_still_loads(cifar_run):
                                         "batch_size", "warmup_epochs", "warmup_lr", "dtype", "seed", "num_epochs",
                                         "data_dir")}
     old = RunState.from_dict(d, "runs/old")
-    assert old.config.save_dir == "runs/old" and old.config.n == 1 and old.config.export == "final"
+    assert old.config.save_dir == "runs/old" and old.config.n == 1 and old.config.weights == "final"
     assert old.config.kv_store == "device" and old.config.workers == 1 and old.config.eval_every == 1
 
 

@@ -85,7 +85,7 @@ def _params(path):
 
 def test_resume_is_exact_and_restores_every_option(tmp_path, packed_cifar):
     common = ["--data-dir", packed_cifar, "--n", 1, "--batch-size", 20, "--lr-step-epochs", 1, "--seed", 5,
-              "--data-threads", 1, "--eval-every", 2, "--export", "best"]
+              "--data-threads", 1, "--eval-every", 2, "--export", "best"]  # --export: the old name of --weights
     fit(train_args(*common, "--num-epochs", 2, "--save-dir", tmp_path / "straight"))
     fit(train_args(*common, "--num-epochs", 1, "--save-dir", tmp_path / "resumed"))
     # Only what the printed resume command says, plus the longer run: every other option comes back.
@@ -99,8 +99,8 @@ def test_resume_is_exact_and_restores_every_option(tmp_path, packed_cifar):
     assert [r["lr"] for r in rows] == pytest.approx([0.1, 0.01])  # the drop after epoch 1 survives resume
     state = json.load(open(tmp_path / "resumed" / "checkpoint-0002.json"))
     assert state["num_update"] == 6
-    assert {k: state["config"][k] for k in ("num_epochs", "data_threads", "eval_every", "export", "seed")} == \
-        {"num_epochs": 2, "data_threads": 1, "eval_every": 2, "export": "best", "seed": 5}
+    assert {k: state["config"][k] for k in ("num_epochs", "data_threads", "eval_every", "weights", "seed")} == \
+        {"num_epochs": 2, "data_threads": 1, "eval_every": 2, "weights": "best", "seed": 5}
 
 
 @pytest.mark.slow
@@ -197,8 +197,8 @@ def test_resume_that_contradicts_the_checkpoint(tmp_path, packed_cifar, cifar_ba
     _fails("no complete checkpoint", "--data-dir", packed_cifar, "--save-dir", tmp_path / "empty", "--resume")
     # Options that do not change the steps may change at resume; the same values are no contradiction.
     job = resolve(train_args("--save-dir", run, "--resume", "--num-epochs", 3, "--n", 1, "--eval-every", 5,
-                             "--export", "best"))
-    assert (job.config.num_epochs, job.config.eval_every, job.config.export, job.config.n) == (3, 5, "best", 1)
+                             "--weights", "best"))
+    assert (job.config.num_epochs, job.config.eval_every, job.config.weights, job.config.n) == (3, 5, "best", 1)
     from gluon_resnet.synthetic import write_cifar_python
     from gluon_resnet.packing import pack
     from gluon_resnet.sources import read_cifar10

@@ -8,16 +8,18 @@ from . import main_guard
 
 
 def parse_args(argv=None):
+    from ..options import weights_option
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--save-dir", required=True, help="a run folder of tools/train.py")
     p.add_argument("--data-dir", help="packed dataset (default: the one the run was trained on)")
     p.add_argument("--scales", help="comma-separated multiscale sizes (default: the recipe's)")
-    p.add_argument("--checkpoint", choices=["final", "best"], default="final",
-                   help="final: the last epoch (the result); best: selected on the validation set")
+    weights_option(p, "evaluated")
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--max-images", type=int)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.weights = args.weights or "final"
+    return args
 
 
 @main_guard
@@ -26,7 +28,7 @@ def main(argv=None):
     from ..dataset import read_meta
     from ..evaluation import evaluate, mxnet_predictor
     from ..run import Run
-    net, state = Run(args.save_dir).load_model(args.checkpoint)
+    net, state = Run(args.save_dir).load_model(args.weights)
     data_dir = args.data_dir or state.data_dir
     meta = read_meta(data_dir)
     net.hybridize()
@@ -36,7 +38,7 @@ def main(argv=None):
     if args.json:
         print(json.dumps({k: result[k] for k in ("single", "multiscale")}))
     else:
-        print(f"{args.save_dir} (epoch {state.epoch}, {args.checkpoint}) on {data_dir}, {result['images']} images")
+        print(f"{args.save_dir} (epoch {state.epoch}, {args.weights}) on {data_dir}, {result['images']} images")
         for name, r in [(f"single {result['single']['scale']}px", result["single"])] + \
                 [(f"  at {s}px", e) for s, e in result["per_scale"].items()] + \
                 [("multiscale " + ",".join(map(str, result["multiscale"]["scales"])), result["multiscale"])]:

@@ -14,14 +14,21 @@ def parse_args(argv=None):
     p.add_argument("--method", choices=["MinMax", "Entropy", "Percentile"], default="MinMax",
                    help="onnxruntime's calibration method")
     p.add_argument("--out", help="default <save-dir>/model.int8.onnx")
+    p.add_argument("--full-range", action="store_true",
+                   help="8-bit weights instead of 7: only for CPUs with VNNI (AVX512-VNNI, AVX-VNNI); on x86 CPUs "
+                        "without it the products saturate (measured: 6.4 points more top-1 error on an AVX2 EPYC)")
     return p.parse_args(argv)
 
 
 @main_guard
 def main(argv=None):
+    import json
     args = parse_args(argv)
+    from ..onnx_io import read_metadata
     from ..quantization import quantize
     from ..run import Run
-    out = quantize(args.save_dir or Run.newest().dir, args.data_dir, args.out, args.images, args.method)
-    print(f"wrote {out} (INT8, calibrated on {args.images} training images, {args.method})")
+    out = quantize(args.save_dir or Run.newest().dir, args.data_dir, args.out, args.images, args.method,
+                   args.full_range)
+    used = json.loads(read_metadata(out)["int8_calibration"])["images"]  # at most the training set
+    print(f"wrote {out} (INT8, calibrated on {used} training images, {args.method})")
     return out
