@@ -13,7 +13,7 @@ from .errors import UserError
 
 # Options whose value changes the steps a run takes: fixed for the life of a run.
 TRAINING = ("n", "shortcut", "batch_size", "lr", "lr_factor", "lr_step_epochs", "wd", "mom", "warmup_epochs",
-            "warmup_lr", "seed", "dtype", "data_threads", "workers")
+            "warmup_lr", "seed", "dtype", "data_threads", "workers", "hybridize")
 # Set by the launcher's workers (tools/launch.py): the launch command, prefixed to printed resume commands.
 LAUNCH_ENV = "GLUON_RESNET_LAUNCH"
 
@@ -36,6 +36,7 @@ class TrainConfig:
     seed: int
     dtype: str                # float32, float16 (GPUs), bfloat16 (CPUs with AVX512-BF16 or AMX)
     data_threads: int         # MXNet 1.9 seeds one augmentation generator per decode thread
+    hybridize: bool = False   # the static graph on the CPU too (rounds differently from imperative)
     gpus: str = ""
     cpus: int = 1
     kv_store: str = "device"

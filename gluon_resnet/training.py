@@ -309,10 +309,11 @@ def _build(config, meta, run, resume_from, ctxs, group):
     net = spec.build(ctx=ctxs)
     if config.dtype != "float32":
         net.cast(config.dtype)
-    if ctxs[0].device_type == "gpu":
-        # On GPUs the static graph is the fast path. On the CPU, imperative steps measured 1.22x the
-        # hybridized ones (benchmarks/bench.py: MXNet's hybridized BatchNorm backward falls back to slow
-        # oneDNN reference kernels). Export hybridizes a copy either way.
+    if ctxs[0].device_type == "gpu" or config.hybridize:
+        # On GPUs the static graph is the fast path. On the CPU it depends on the CPU (docs/performance.md):
+        # imperative steps measured 1.40x the hybridized ones on an AVX-512 machine (MXNet's hybridized
+        # BatchNorm backward falls back to slow oneDNN reference kernels there), 0.76-0.85x on an AVX2
+        # EPYC. Export hybridizes a copy either way.
         net.hybridize(static_alloc=True, static_shape=True)
     trainer = make_trainer(net, config, iters_per_epoch(meta.counts["train"], config.batch_size, group.size), group)
     if resume_from is None:

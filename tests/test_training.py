@@ -243,3 +243,19 @@ def test_only_the_writer_writes_under_save_dir(tmp_path, packed_cifar, monkeypat
                           "--save-dir", tmp_path / "r")) is None
     assert not os.path.exists(tmp_path / "r")
     assert "[worker 1] epoch   1/1  loss" in capfd.readouterr().err
+
+
+def test_hybridized_cpu_training_resumes_exactly_and_matches_imperative(tmp_path, packed_cifar):
+    """--hybridize trains the static graph (the GPU path) on the CPU: resume is exact there too, and its
+    steps are the imperative ones up to rounding."""
+    common = ["--data-dir", packed_cifar, "--n", 1, "--batch-size", 20, "--lr-step-epochs", 1, "--seed", 3]
+    fit(train_args(*common, "--num-epochs", 2, "--save-dir", tmp_path / "imperative"))
+    fit(train_args(*common, "--num-epochs", 2, "--hybridize", "--save-dir", tmp_path / "straight"))
+    fit(train_args(*common, "--num-epochs", 1, "--hybridize", "--save-dir", tmp_path / "resumed"))
+    _fails("trained with --hybridize False, not True", "--save-dir", tmp_path / "imperative", "--resume",
+           "--num-epochs", 3, "--hybridize")
+    fit(train_args("--save-dir", tmp_path / "resumed", "--resume", "--num-epochs", 2))
+    a, b, c = (_params(tmp_path / d / "checkpoint-0002.params") for d in ("straight", "resumed", "imperative"))
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], rtol=1e-6, atol=1e-7, err_msg=k)
+        np.testing.assert_allclose(c[k], a[k], rtol=1e-3, atol=1e-4, err_msg=k)
