@@ -47,10 +47,6 @@ class TrainConfig:
     def __post_init__(self):
         object.__setattr__(self, "lr_step_epochs", tuple(float(e) for e in self.lr_step_epochs))
 
-    @property
-    def global_batch(self):
-        return self.batch_size * self.workers
-
     def to_dict(self):
         return {**asdict(self), "lr_step_epochs": list(self.lr_step_epochs)}
 
@@ -67,7 +63,7 @@ class TrainConfig:
         out) applied: refused in one line where they would change the training."""
         for key, value in given.items():
             saved = getattr(self, key)
-            if key in TRAINING and _same(value, saved) is False:
+            if key in TRAINING and not _same(value, saved):
                 raise UserError(f"--resume: {self.save_dir} was trained with --{flag(key)} {show(saved)}, not "
                                 f"{show(value)}; leave it out to continue the run as it was, or start a new run "
                                 f"in another --save-dir")

@@ -37,17 +37,23 @@ def mismatch(path, what, expected, found, fix):
     return UserError(f"{path} is damaged: expected {what} {expected}, found {found}; {fix}")
 
 
-def check_file(path, expected, fix, hash_it=True):
-    """Raise a one-line UserError when `path` differs from `expected` ({"bytes", "sha256"})."""
+_verified = set()  # (path, inode, size, mtime, sha256) this process has hashed and found as expected
+
+
+def check_file(path, expected, fix, hash_it=True, fresh=False):
+    """Raise a one-line UserError when `path` differs from `expected` ({"bytes", "sha256"}). A file
+    version already hashed in this process is not hashed again, unless `fresh`."""
     if not os.path.isfile(path):
         raise UserError(f"{path} is missing; {fix}")
-    size = os.path.getsize(path)
-    if size != expected["bytes"]:
-        raise mismatch(path, "size", f"{expected['bytes']:,} bytes", f"{size:,}", fix)
-    if hash_it:
+    st = os.stat(path)
+    if st.st_size != expected["bytes"]:
+        raise mismatch(path, "size", f"{expected['bytes']:,} bytes", f"{st.st_size:,}", fix)
+    version = (os.path.realpath(path), st.st_ino, st.st_size, st.st_mtime_ns, expected["sha256"])
+    if hash_it and (fresh or version not in _verified):
         found = digest(path)["sha256"]
         if found != expected["sha256"]:
             raise mismatch(path, "SHA-256", expected["sha256"][:16] + "...", found[:16] + "...", fix)
+        _verified.add(version)
 
 
 def _stamp_paths(data_dir):
@@ -102,7 +108,7 @@ def check_dataset_files(data_dir, meta, full=False):
     stamp = _read_stamp(data_dir) if not full else {}
     todo = [n for n in sorted(meta.files) if stamp.get(n) != _version(os.path.join(data_dir, n))]
     for name in todo:
-        check_file(os.path.join(data_dir, name), meta.files[name], fix)
+        check_file(os.path.join(data_dir, name), meta.files[name], fix, fresh=full)
         stamp[name] = _version(os.path.join(data_dir, name))
     if todo:
         _write_stamp(data_dir, stamp)

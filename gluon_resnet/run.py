@@ -17,6 +17,7 @@ import os
 import re
 import logging
 import shlex
+import shutil
 import uuid
 from dataclasses import asdict, dataclass
 
@@ -202,10 +203,9 @@ class Run:
             atomic(prefix + ".params", net.save_parameters)
             atomic(prefix + ".states", trainer.save_states)
             files = {ext: digest(prefix + ext) for ext in (".params", ".states")}
-            if is_best:
-                atomic(self._best + ".params", net.save_parameters)
-                write_json(self._best + ".json", {**state.to_dict(),
-                                                  "files": {".params": digest(self._best + ".params")}})
+            if is_best:  # the same bytes as this checkpoint's parameters
+                atomic(self._best + ".params", lambda tmp: shutil.copyfile(prefix + ".params", tmp))
+                write_json(self._best + ".json", {**state.to_dict(), "files": {".params": files[".params"]}})
             write_json(prefix + ".json", {**state.to_dict(), "files": files})
         except BaseException:  # e.g. a full disk: no part of this checkpoint stays behind
             self._drop(state.epoch, missing_ok=True)

@@ -286,10 +286,11 @@ class StopSignals:
             raise Interrupted(f"stopped by {signal.Signals(self.got[0]).name} {where}. {self.hint()}", self.got[0])
 
 
-def go_on_hint(run, config):
-    """What to run after a stop: the resume command, or, before any epoch is saved, the same command."""
+def go_on_hint(run, config, launch=None):
+    """What to run after a stop: the resume command (`launch`: see TrainConfig.resume_command), or,
+    before any epoch is saved, the same command."""
     if run.epochs():
-        return f"Resume with: {config.resume_command()}"
+        return f"Resume with: {config.resume_command(launch)}"
     return "No epoch was complete: run the same command again"
 
 
@@ -301,8 +302,9 @@ def _workers_checked(config, group, resuming):
     return replace(config, workers=group.size)
 
 
-def _build(config, meta, run, resume_from, ctxs, group):
-    """(net, trainer, epochs done, best Score) of a new run, or of the checkpoint being resumed."""
+def _build(config, meta, run, resume_from, ctxs, group, iters):
+    """(net, trainer, epochs done, best Score) of a new run, or of the checkpoint being resumed;
+    `iters`: updates per epoch, for the learning-rate schedule."""
     mx.random.seed(config.seed)
     np.random.seed(config.seed)
     spec = ModelSpec(meta.family, config.n, config.shortcut, meta.num_classes)
@@ -315,7 +317,7 @@ def _build(config, meta, run, resume_from, ctxs, group):
         # BatchNorm backward falls back to slow oneDNN reference kernels there), 0.76-0.85x on an AVX2
         # EPYC. Export hybridizes a copy either way.
         net.hybridize(static_alloc=True, static_shape=True)
-    trainer = make_trainer(net, config, iters_per_epoch(meta.counts["train"], config.batch_size, group.size), group)
+    trainer = make_trainer(net, config, iters, group)
     if resume_from is None:
         return net, trainer, 0, None
     params, states = run.params_and_states(resume_from)
@@ -342,8 +344,8 @@ def fit(args):
             run.clear()  # a new run (with --force over an old one)
         else:
             run.rewind_metrics(job.resume_from.epoch)
-    net, trainer, start_epoch, best = _build(config, meta, run, job.resume_from, ctxs, group)
     iters = iters_per_epoch(meta.counts["train"], config.batch_size, group.size)
+    net, trainer, start_epoch, best = _build(config, meta, run, job.resume_from, ctxs, group, iters)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     log.info(f"{ModelSpec(meta.family, config.n).name} (n={config.n}, shortcut "
              f"{config.shortcut}, {count_parameters(net):,} parameters) on {meta.name}: {meta.counts['train']:,} "

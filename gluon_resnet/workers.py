@@ -95,7 +95,7 @@ class WorkerGroup:
         worker's parameter sum; raises JobError when the workers differ. None outside a dist job."""
         if not self.dist:
             return None
-        arrays = [p.data(ctx).astype("float32").asnumpy().astype(np.float64)
+        arrays = [p.data(ctx).asnumpy().astype(np.float64)
                   for p in net.collect_params().values() if p.grad_req != "null"]
         mine = np.zeros((self.size, 2))
         mine[self.rank] = sum(a.sum() for a in arrays), sum((a * a).sum() for a in arrays)

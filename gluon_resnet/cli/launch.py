@@ -93,7 +93,4 @@ def go_on_hint(command, prefix):
         state = run.latest()
     except (Exception, SystemExit):  # the workers said what was wrong with their command already
         return "Run it again with --resume"
-    if state is None:
-        return train_hint(run, None)
-    os.environ[LAUNCH_ENV] = prefix
-    return train_hint(run, state.config)
+    return train_hint(run, state and state.config, prefix)
