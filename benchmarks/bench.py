@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 
+from gluon_resnet.options import positive_int
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 NEON_TITAN_X = 50000 / 11  # neon's ResNet-20: 11 s per 50,000-image epoch on a GTX Titan X
 MODERN_GPU = 25000         # an order of magnitude for a current data-centre GPU on ResNet-20 training
@@ -149,10 +151,10 @@ def epoch(data_dir, n, batch, threads):
     net = ModelSpec("cifar", n, classes=meta.num_classes).build(ctxs)  # imperative, as fit() trains on the CPU
     trainer, loss_fn = make_trainer(net, cfg, total), gluon.loss.SoftmaxCrossEntropyLoss()
     train_one_epoch(net, trainer, loss_fn, train_iter(data_dir, meta, batch, seed=9, threads=threads), ctxs, cfg, 0,
-                    3, lambda: None)  # warm-up
+                    3, lambda done: None)  # warm-up
     start = time.perf_counter()
     stats = train_one_epoch(net, trainer, loss_fn, train_iter(data_dir, meta, batch, seed=1, threads=threads), ctxs,
-                            cfg, 1, total, lambda: None)
+                            cfg, 1, total, lambda done: None)
     epoch_seconds = time.perf_counter() - start
     held = []
     for i, b in enumerate(train_iter(data_dir, meta, batch, seed=1, threads=threads)):
@@ -448,11 +450,11 @@ def versions():
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="ResNet-20 only, fewer steps: under 10 minutes")
-    p.add_argument("--rounds", type=int, help="interleaved rounds (default 3, full 5)")
+    p.add_argument("--rounds", type=positive_int, help="interleaved rounds (default 3, full 5)")
     p.add_argument("--only", help="comma-separated row-id prefixes, e.g. train/hybrid")
     p.add_argument("--out", default=os.path.join(HERE, "results"), help="folder for the JSON and the plot")
     p.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "gluon-resnet-bench"))
-    p.add_argument("--steps", type=int, help="training steps per measurement (default 8 quick, 20 full)")
+    p.add_argument("--steps", type=positive_int, help="training steps per measurement (default 8 quick, 20 full)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:

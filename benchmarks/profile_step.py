@@ -9,6 +9,7 @@ import json
 import os
 import tempfile
 
+from gluon_resnet.options import positive_int
 from gluon_resnet.threads import use_all_cores
 
 use_all_cores()  # before mxnet loads
@@ -21,11 +22,11 @@ from gluon_resnet import get_model  # noqa: E402
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--n", type=int, default=3)
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--n", type=positive_int, default=3)
+    p.add_argument("--steps", type=positive_int, default=10)
+    p.add_argument("--batch-size", type=positive_int, default=128)
     p.add_argument("--hybridize", action="store_true")
-    p.add_argument("--top", type=int, default=15)
+    p.add_argument("--top", type=positive_int, default=15)
     args = p.parse_args()
     net = get_model("cifar10", args.n)
     if args.hybridize:

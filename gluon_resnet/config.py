@@ -6,10 +6,10 @@ data is, which devices, how often to validate, what to export) may change freely
 is generated from it, so train.py and launch.py print the same text.
 """
 import os
-import shlex
 from dataclasses import asdict, dataclass, fields, replace
 
 from .errors import UserError
+from .hints import command
 
 # Options whose value changes the steps a run takes: fixed for the life of a run.
 TRAINING = ("n", "shortcut", "batch_size", "lr", "lr_factor", "lr_step_epochs", "wd", "mom", "warmup_epochs",
@@ -58,9 +58,15 @@ class TrainConfig:
             d = {**d, "weights": d["export"]}
         return cls(**{**missing, **{k: v for k, v in d.items() if k in known}})
 
-    def resumed_with(self, given, done_epochs):
+    def devices(self):
+        """(device type, how many): what the batch is split over on each worker."""
+        return ("gpu", len(self.gpus.split(","))) if self.gpus else ("cpu", self.cpus)
+
+    def resumed_with(self, given, done_epochs, finished=True):
         """This (saved) config with the options `given` again at resume ({name: value}, unset ones left
-        out) applied: refused in one line where they would change the training."""
+        out) applied: refused in one line where they would change the training. `finished`: the run's
+        end (export, summary) was written; a run stopped after its last epoch but before that resumes
+        to write it."""
         for key, value in given.items():
             saved = getattr(self, key)
             if key in TRAINING and not _same(value, saved):
@@ -68,7 +74,15 @@ class TrainConfig:
                                 f"{show(value)}; leave it out to continue the run as it was, or start a new run "
                                 f"in another --save-dir")
         cfg = replace(self, **{k: v for k, v in given.items() if k not in TRAINING})
-        if cfg.num_epochs <= done_epochs:
+        (kind, count), (new_kind, new_count) = self.devices(), cfg.devices()
+        if new_count != count:
+            # Each device normalizes its own share of the batch: BatchNorm's statistics, so the steps, change.
+            was = f"--gpus {self.gpus}" if self.gpus else f"--cpus {self.cpus}"
+            now = f"--gpus {cfg.gpus}" if cfg.gpus else f"--cpus {cfg.cpus}"
+            raise UserError(f"--resume: {self.save_dir} was trained on {count} {kind.upper()} device(s) ({was}), "
+                            f"not {new_count} ({now}): each device normalizes its own share of the batch, so "
+                            f"BatchNorm would see other statistics; resume on {count} device(s)")
+        if cfg.num_epochs < done_epochs or (cfg.num_epochs == done_epochs and finished):
             raise UserError(f"--resume: {self.save_dir} has finished {done_epochs} epochs already; pass a larger "
                             f"--num-epochs to extend the run")
         return cfg
@@ -77,7 +91,7 @@ class TrainConfig:
         """The shell command that continues this run (every option comes back from the checkpoint).
         `launch`: the launcher's command up to its `--`, for dist jobs (read from LAUNCH_ENV by default)."""
         launch = launch if launch is not None else os.environ.get(LAUNCH_ENV, "")
-        train = shlex.join(["python", "tools/train.py", "--save-dir", self.save_dir, "--resume"])
+        train = command("tools/train.py", "--save-dir", self.save_dir, "--resume")
         return f"{launch} {train}" if launch else train
 
 

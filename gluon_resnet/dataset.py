@@ -7,6 +7,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 
 from .errors import UserError
+from .hints import command
 from .recipes import RECIPES
 
 SPLITS = ("train", "val")
@@ -67,7 +68,7 @@ def read_meta(data_dir, check=True):
         raise UserError(f"{data_dir} is a file; --data-dir takes the folder tools/im2rec_pack.py wrote")
     if not os.path.isfile(path):
         raise UserError(f"{data_dir} is not a packed dataset (no {META_FILE}): run "
-                        f"`python tools/im2rec_pack.py --dataset ... --out {data_dir}` first")
+                        f"`{command('tools/im2rec_pack.py', '--dataset', '...', '--out', data_dir)}` first")
     try:
         with open(path) as f:
             raw = json.load(f)

@@ -18,6 +18,7 @@ import logging
 import os
 
 from .errors import UserError
+from .hints import command
 
 log = logging.getLogger("gluon_resnet")
 STAMP = ".checked.json"
@@ -94,8 +95,8 @@ _noted = set()
 
 def check_dataset_files(data_dir, meta, full=False):
     """Sizes every time; SHA-256 once per file version (all of them with `full`)."""
-    fix = (f"copy it again, or pack the dataset again (python tools/im2rec_pack.py ... --out {data_dir} "
-           f"--force)")
+    fix = (f"copy it again, or pack the dataset again "
+           f"({command('tools/im2rec_pack.py', '...', '--out', data_dir, '--force')})")
     if not meta.files:
         _check_index(data_dir, fix)
         if data_dir not in _noted:
@@ -169,7 +170,7 @@ def reading(data_dir, split):
         first = next((line for line in str(e).splitlines() if "rror" in line), str(e).splitlines()[-1])[:160]
         if not bad:
             raise UserError(f"MXNet could not read {rec} ({first.strip()}); check the pack with "
-                            f"`python tools/im2rec_pack.py --check {data_dir}`") from None
+                            f"`{command('tools/im2rec_pack.py', '--check', data_dir)}`") from None
         names = _names(data_dir, split, [k for k, _ in bad])
         where = ", ".join(f"record {k}{names.get(k, '')} {why}" for k, why in bad)
         raise UserError(f"{rec} is damaged: {where}; copy it again, or pack the dataset again") from None

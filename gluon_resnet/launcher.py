@@ -102,6 +102,25 @@ def is_this_host(host):
     return _is_loopback(address) or address in interface_addresses().values()
 
 
+def node_addresses(hosts, root):
+    """{host: the address its roles bind and the others reach them at}. ps-lite hands DMLC_NODE_HOST
+    to ZeroMQ's bind, which takes an address or an interface, never a host name: `node1` in a hostfile
+    must become node1's address. This host's roles use the scheduler's address `root`, which is
+    loopback only when every role is here. A name that does not resolve is one line, before any role
+    starts."""
+    found = {}
+    for host in dict.fromkeys(h for h, _ in hosts):
+        if is_this_host(host):
+            found[host] = root
+            continue
+        try:
+            found[host] = socket.gethostbyname(host)
+        except OSError as e:
+            raise UserError(f"host {host!r} of the hostfile does not resolve ({e.strerror or e}): write a name "
+                            f"this host can look up (/etc/hosts, DNS) or its address") from None
+    return found
+
+
 def route_to(host):
     """The local address the kernel would use to reach `host` (a UDP connect sends no packet)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -210,8 +229,8 @@ class Job:
     def start_local(self, name, role, command):
         self._start(name, "localhost", command, {**os.environ, **self.env(role, "127.0.0.1")})
 
-    def start_ssh(self, name, role, command, host, port, workdir, ssh_config=None):
-        remote = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env(role, host).items())
+    def start_ssh(self, name, role, command, host, port, workdir, ssh_config=None, address=None):
+        remote = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env(role, address or host).items())
         remote = f"cd {shlex.quote(workdir)} && exec env {remote} {' '.join(map(shlex.quote, command))}"
         # -tt: the remote role runs on a pty, so it gets SIGHUP (and ends, even when blocked in the
         # kvstore) when this client is killed. BatchMode: fail instead of asking for a password.
@@ -219,15 +238,15 @@ class Job:
                *(["-F", ssh_config] if ssh_config else []), "-p", str(port), host, remote]
         self._start(name, host, ssh)
 
-    def start_mpi(self, name, role, command, flavor, host=None):
-        env = self.env(role, host or "")
+    def start_mpi(self, name, role, command, flavor, host=None, address=None):
+        env = self.env(role, address or host or "")
         if not host:
             env.pop("DMLC_NODE_HOST")  # mpirun places it: ps-lite finds the node's own address
         self._start(name, host or "mpirun's choice", mpirun_command(flavor, sorted(env), command, host),
                     {**os.environ, **env}, signal.SIGTERM)
 
-    def start_srun(self, name, role, command, host=None):
-        env = self.env(role, host or "")
+    def start_srun(self, name, role, command, host=None, address=None):
+        env = self.env(role, address or host or "")
         if not host:
             env.pop("DMLC_NODE_HOST")
         in_allocation = "SLURM_JOB_ID" in os.environ
@@ -279,7 +298,7 @@ class Job:
                     if code is None or code == 0:  # servers and the scheduler leave with 0 once the
                         continue                   # workers have finalized the kvstore
                     self.stop(grace=3)
-                    hint = self.resume_hint() if self.resume_hint else "Run it again with --resume"
+                    hint = self.resume_hint() if self.resume_hint else "Fix what is named above and run the same command again"
                     raise JobFailed(f"{r.name} on {r.host} {_describe(code)}; stopped the whole job. {hint}")
                 if all(w.proc.poll() == 0 for w in workers):
                     deadline = time.time() + 10
@@ -322,6 +341,7 @@ def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=N
     hosts = read_hostfile(hostfile) if hostfile else None
     env = dict(env or {})
     root = host_ip or scheduler_address(launcher, hosts)
+    addresses = node_addresses(hosts, root) if hosts else {}
     if _is_loopback(root) and "DMLC_INTERFACE" not in env and "DMLC_INTERFACE" not in os.environ:
         env["DMLC_INTERFACE"] = "lo"  # ps-lite would otherwise pick a non-loopback interface
     if launcher == "local" and not threads.user_chose():
@@ -345,15 +365,15 @@ def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=N
         if launcher in ("mpi", "slurm") and sync_dst_dir:
             cmd = ["sh", "-c", f"cd {shlex.quote(workdir)} && exec {shlex.join(cmd)}"]
         host, ssh_port = hosts[i % len(hosts)] if hosts else (None, None)
-        name = f"{role} {k}"
+        name, address = f"{role} {k}", addresses.get(host)
         if launcher == "local":
             job.start_local(name, role, cmd)
         elif launcher == "ssh":
-            job.start_ssh(name, role, cmd, host, ssh_port, workdir, ssh_config)
+            job.start_ssh(name, role, cmd, host, ssh_port, workdir, ssh_config, address)
         elif launcher == "mpi":
-            job.start_mpi(name, role, cmd, flavor, host)
+            job.start_mpi(name, role, cmd, flavor, host, address)
         else:
-            job.start_srun(name, role, cmd, host)
+            job.start_srun(name, role, cmd, host, address)
     log(f"launch: scheduler on {root}:{job.base['DMLC_PS_ROOT_PORT']}, {servers} server(s), {workers} "
         f"worker(s) ({launcher}{', ' + flavor if flavor else ''})")
     return job.watch()

@@ -8,9 +8,9 @@ import json
 import os
 import tempfile
 
-
 from . import __version__
 from .errors import UserError
+from .hints import command
 from .onnx_graph import OPSET, portable
 from .run import Run, atomic, export_hybridized
 
@@ -62,20 +62,21 @@ def load(path, require_metadata=False):
     `require_metadata`) not made by this project."""
     import onnx
     if not os.path.isfile(path):
-        raise UserError(f"{path} does not exist; export it with `python onnx_export/export.py --save-dir RUN`")
+        raise UserError(f"{path} does not exist; export it with `{command('onnx_export/export.py', '--save-dir', 'RUN')}`")
     try:
         model = onnx.load(path)
     except Exception as e:  # protobuf raises DecodeError and others on junk
         raise UserError(f"{path} is not an ONNX model ({type(e).__name__}); export it again with "
-                        f"`python onnx_export/export.py --save-dir RUN`") from None
+                        f"`{command('onnx_export/export.py', '--save-dir', 'RUN')}`") from None
     if not model.graph.node:
-        raise UserError(f"{path} is not an ONNX model (no graph); export it again")
+        raise UserError(f"{path} is not an ONNX model (no graph); export it again with "
+                        f"`{command('onnx_export/export.py', '--save-dir', 'RUN')}`")
     if require_metadata:
         keys = {p.key for p in model.metadata_props}
         missing = [k for k in REQUIRED if k not in keys]
         if missing:
             raise UserError(f"{path} was not exported by gluon-resnet: its metadata lacks {', '.join(missing)}; "
-                            f"export it with `python onnx_export/export.py --save-dir RUN`")
+                            f"export it with `{command('onnx_export/export.py', '--save-dir', 'RUN')}`")
     return model
 
 

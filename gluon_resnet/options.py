@@ -12,9 +12,39 @@ DEFAULTS = dict(data_dir="data/cifar10", data_threads=min(4, os.cpu_count() or 1
 KV_STORES = ("device", "local", "nccl", "dist_sync", "dist_device_sync")
 
 
+def _number(kind, test, what):
+    """An argparse type: `kind(text)` that passes `test`, else argparse's one-line usage error."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}")
+        if not test(value):
+            raise argparse.ArgumentTypeError(f"{text} must be {what}")
+        return value
+    parse.__name__ = f"{kind.__name__} ({what})"
+    return parse
+
+
+positive_int = _number(int, lambda v: v >= 1, "at least 1")
+nonnegative_int = _number(int, lambda v: v >= 0, "0 or more")
+positive_float = _number(float, lambda v: v > 0 and v < float("inf"), "greater than 0")
+nonnegative_float = _number(float, lambda v: 0 <= v < float("inf"), "0 or more")
+fraction = _number(float, lambda v: 0 < v < 1, "between 0 and 1")
+port = _number(int, lambda v: 1 <= v <= 65535, "a port number, 1-65535")
+
+
 def floats(text):
-    """`90,135` or `15,22.5` -> [90.0, 135.0] / [15.0, 22.5] (epochs may be fractional)."""
-    return [float(x) for x in text.split(",") if x.strip()]
+    """`90,135` or `15,22.5` -> [90.0, 135.0] / [15.0, 22.5] (epochs may be fractional, none negative)."""
+    return [nonnegative_float(x.strip()) for x in text.split(",") if x.strip()]
+
+
+def sizes(text):
+    """`112,128,160` -> [112, 128, 160]: image sizes in pixels."""
+    values = [positive_int(x.strip()) for x in text.split(",") if x.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError(f"{text!r} names no size; write sizes such as 32,40,48")
+    return values
 
 
 def kv_store(name):
@@ -42,16 +72,16 @@ def train_parser(description=None):
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     d = p.add_argument_group("data")
     d.add_argument("--data-dir", help=f"a packed folder (tools/im2rec_pack.py); default {DEFAULTS['data_dir']}")
-    d.add_argument("--data-threads", type=int,
+    d.add_argument("--data-threads", type=positive_int,
                    help=f"ImageRecordIter decoding/augmentation threads (default {DEFAULTS['data_threads']}); part "
                         f"of the run: MXNet seeds one augmentation generator per thread")
     m = p.add_argument_group("model")
-    m.add_argument("--n", type=int, help="residual blocks per stage: CIFAR 3/5/9/18 = ResNet-20/32/56/110 (default 9)")
+    m.add_argument("--n", type=positive_int, help="residual blocks per stage: CIFAR 3/5/9/18 = ResNet-20/32/56/110 (default 9)")
     m.add_argument("--shortcut", choices=["A", "B"],
                    help="A: neon's parameter-free zero-pad (default); B: 1x1 conv + BN")
     h = p.add_argument_group("devices")
     h.add_argument("--gpus", help="GPU numbers such as 0,1; unset or empty trains on the CPU")
-    h.add_argument("--cpus", type=int, help="without --gpus: data-parallel over this many CPU contexts (default 1)")
+    h.add_argument("--cpus", type=positive_int, help="without --gpus: data-parallel over this many CPU contexts (default 1)")
     h.add_argument("--kv-store", type=kv_store, metavar="{" + ",".join(KV_STORES) + "}",
                    help="gradient aggregation over devices (default device); dist_sync and dist_device_sync over "
                         "the workers of tools/launch.py, where every update averages the gradients of all "
@@ -63,25 +93,25 @@ def train_parser(description=None):
                         "others: measured 1.18-1.32x on an AVX2 AMD EPYC, 0.71x on an AVX-512 machine, where "
                         "MXNet 1.9's hybridized BatchNorm backward falls back to slow kernels")
     o = p.add_argument_group("optimization (defaults: the dataset's recipe)")
-    o.add_argument("--batch-size", type=int,
+    o.add_argument("--batch-size", type=positive_int,
                    help="per worker, over its devices (recipe: 128). With W launch.py workers each update sees "
                         "W x this many images and the learning rate applies to their mean gradient, as on one "
                         "machine: 2 workers x 64 train neon's batch of 128")
-    o.add_argument("--num-epochs", type=int, help="CIFAR 180, Mini-Places2 80; at --resume it may grow")
-    o.add_argument("--lr", type=float, help="0.1")
-    o.add_argument("--lr-factor", type=float, help="0.1")
+    o.add_argument("--num-epochs", type=positive_int, help="CIFAR 180, Mini-Places2 80; at --resume it may grow")
+    o.add_argument("--lr", type=positive_float, help="0.1")
+    o.add_argument("--lr-factor", type=positive_float, help="0.1")
     o.add_argument("--lr-step-epochs", type=floats, help="CIFAR 90,135; Mini-Places2 40,70")
-    o.add_argument("--wd", type=float, help="CIFAR 1e-4, Mini-Places2 5e-4")
-    o.add_argument("--mom", type=float, help="0.9")
-    o.add_argument("--warmup-epochs", type=float, help="epochs at --warmup-lr before lr (paper, ResNet-110: ~1)")
-    o.add_argument("--warmup-lr", type=float, help="default lr / 10")
-    o.add_argument("--seed", type=int, help="initialization and data order (default 0)")
+    o.add_argument("--wd", type=nonnegative_float, help="CIFAR 1e-4, Mini-Places2 5e-4")
+    o.add_argument("--mom", type=nonnegative_float, help="0.9")
+    o.add_argument("--warmup-epochs", type=nonnegative_float, help="epochs at --warmup-lr before lr (paper, ResNet-110: ~1)")
+    o.add_argument("--warmup-lr", type=positive_float, help="default lr / 10")
+    o.add_argument("--seed", type=nonnegative_int, help="initialization and data order (default 0)")
     r = p.add_argument_group("run")
     r.add_argument("--save-dir", help="default runs/<dataset>-resnet<depth>")
     r.add_argument("--resume", action="store_true",
                    help="continue the run in --save-dir from its newest checkpoint, with every option it was "
                         "started with; options that change the training are refused, --num-epochs may grow")
     r.add_argument("--force", action="store_true", help="start over in a --save-dir that holds a run")
-    r.add_argument("--eval-every", type=int, help="validate every N epochs (and after the last); default 1")
+    r.add_argument("--eval-every", type=positive_int, help="validate every N epochs (and after the last); default 1")
     weights_option(r, "exported at the end")
     return p

@@ -13,10 +13,9 @@ exists: that file is written last. This is the only module that knows these name
 """
 import glob
 import json
+import logging
 import os
 import re
-import logging
-import shlex
 import shutil
 import uuid
 from dataclasses import asdict, dataclass
@@ -24,6 +23,7 @@ from dataclasses import asdict, dataclass
 from .config import TrainConfig
 from .dataset import DatasetMeta
 from .errors import UserError
+from .hints import command
 from .integrity import check_file, digest
 from .models import ModelSpec
 
@@ -188,7 +188,7 @@ class Run:
             damaged.append(why)
         if damaged:
             raise UserError(f"every checkpoint in {self.dir} is damaged ({damaged[0]}); start the run over with "
-                            f"`python tools/train.py --save-dir {shlex.quote(self.dir)} --force` and its options")
+                            f"`{command('tools/train.py', '--save-dir', self.dir, '--force')}` and its options")
         return None
 
     def params_and_states(self, state):
@@ -239,7 +239,7 @@ class Run:
         state = self.latest()
         if state is None:
             raise UserError(f"{self.dir} holds no checkpoint: train first with "
-                            f"`python tools/train.py --save-dir {self.dir}`")
+                            f"`{command('tools/train.py', '--save-dir', self.dir)}`")
         if which == "best":
             raise UserError(f"{self.dir} has no validated epoch (best.json); use the final epoch instead")
         return state, self.params_and_states(state)[0]
@@ -310,6 +310,6 @@ class Run:
         dirs = {os.path.dirname(p) for p in glob.glob(os.path.join(runs_dir, "*", "checkpoint-*.json"))}
         found = [r for r in map(Run, sorted(dirs)) if r.epochs()]
         if not found:
-            raise UserError(f"no trained run under {runs_dir}/: train one with `python tools/train.py`, "
+            raise UserError(f"no trained run under {runs_dir}/: train one with `{command('tools/train.py')}`, "
                             f"or pass --save-dir")
         return max(found, key=lambda r: r.newest_checkpoint_time())

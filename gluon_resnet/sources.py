@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .integrity import digest
 from .errors import UserError
+from .integrity import digest
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 MINIPLACES_URL = "https://github.com/CSAILVision/miniplaces"
@@ -35,6 +35,7 @@ class Source:
     description: str              # what was read, for dataset.json
     sha256: str
     ignored: tuple = ()           # entries skipped as not data (hidden files, README.txt, ...)
+    split_note: str = None        # how val was drawn, when the source had no val split of its own
 
 
 def sha256_of(path):
@@ -270,37 +271,67 @@ def _entries(path):
     return dirs, [os.path.join(path, n) for n in names if n not in dirs]
 
 
-def read_folder(src):
-    """`src/train/<class>/*` and `src/val/<class>/*` images; classes are the sorted train folders.
-    Files beside the class folders (README.txt, Thumbs.db), hidden entries (.DS_Store, dot-folders) and
-    files that are not images are left out and counted in `ignored`."""
-    train_dir = os.path.join(src, "train")
-    if not os.path.isdir(train_dir) or not os.path.isdir(os.path.join(src, "val")):
-        raise UserError(f"{src} must hold train/<class>/ and val/<class>/ folders of images")
+def _images(folder, name_prefix, label, ignored):
+    """Items of the image files in one class folder; anything else goes to `ignored`."""
+    items = []
+    for f in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        path = os.path.join(folder, f)
+        if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith(".") and os.path.isfile(path):
+            items.append(Item(f"{name_prefix}/{f}", label, path))
+        else:
+            ignored.append(path)
+    return items
+
+
+def read_folder(src, val_fraction=0.2, seed=0):
+    """Images in class folders: `src/train/<class>/*` and `src/val/<class>/*`, or a plain
+    `src/<class>/*`, whose images are split per class, `val_fraction` of each to val, drawn with
+    `seed` (the same split every time). Classes are the sorted (train) folder names. Files beside the
+    class folders (README.txt, Thumbs.db), hidden entries (.DS_Store, dot-folders) and files that are
+    not images are left out and counted in `ignored`."""
+    if not os.path.isdir(src):
+        raise UserError(f"--src {src} is not a folder of class folders")
+    has_train, has_val = (os.path.isdir(os.path.join(src, s)) for s in ("train", "val"))
+    if has_train != has_val:
+        raise UserError(f"{src} holds {'train' if has_train else 'val'}/ without "
+                        f"{'val' if has_train else 'train'}/: give both, or put the class folders in {src} itself")
+    train_dir = os.path.join(src, "train") if has_train else src
     classes, ignored = _entries(train_dir)
     if not classes:
-        raise UserError(f"{train_dir} has no class folders")
-    splits, listing = {}, []
-    for split in ("train", "val"):
-        folders, others = _entries(os.path.join(src, split))
-        ignored += others if split == "val" else []
-        extra = sorted(set(folders) - set(classes))
-        if extra:
-            raise UserError(f"{src}/{split} has class folders not in train/: {', '.join(extra[:5])}")
-        items = []
+        raise UserError(f"{train_dir} has no class folders (one folder of images per class)")
+    splits = {}
+    if has_train:
+        for split in ("train", "val"):
+            folders, others = _entries(os.path.join(src, split))
+            ignored += others if split == "val" else []
+            extra = sorted(set(folders) - set(classes))
+            if extra:
+                raise UserError(f"{src}/{split} has class folders not in train/: {', '.join(extra[:5])}")
+            splits[split] = [it for label, cls in enumerate(classes)
+                             for it in _images(os.path.join(src, split, cls), f"{split}/{cls}", label, ignored)]
+        split_note = None
+    else:
+        rng = np.random.RandomState(seed)
+        splits = {"train": [], "val": []}
         for label, cls in enumerate(classes):
-            d = os.path.join(src, split, cls)
-            for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-                if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith(".") and os.path.isfile(os.path.join(d, f)):
-                    items.append(Item(f"{split}/{cls}/{f}", label, os.path.join(d, f)))
-                else:
-                    ignored.append(os.path.join(d, f))
+            items = _images(os.path.join(src, cls), cls, label, ignored)
+            order = rng.permutation(len(items))
+            n_val = int(round(val_fraction * len(items))) if len(items) > 1 else 0
+            splits["val"] += sorted((items[i] for i in order[:n_val]), key=lambda it: it.name)
+            splits["train"] += sorted((items[i] for i in order[n_val:]), key=lambda it: it.name)
+        split_note = (f"split {100 * val_fraction:g} % of each class folder into val (seed {seed}; the same "
+                      f"split every time)")
+    for split, items in splits.items():
         if not items:
-            raise UserError(f"{src}/{split} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
-        splits[split] = items
-        listing += [f"{it.name}:{os.path.getsize(it.payload)}" for it in items]
+            where = os.path.join(src, split) if has_train else src
+            raise UserError(f"{where} gives no {split} images ({', '.join(IMAGE_EXTENSIONS)})"
+                            + ("" if has_train else "; a class folder needs 2 images or more to give val any"))
+    listing = [f"{it.name}:{os.path.getsize(it.payload)}" for split in ("train", "val") for it in splits[split]]
+    if split_note:
+        listing.append(split_note)
     digest = hashlib.sha256("\n".join(listing).encode()).hexdigest()
-    return Source(classes, splits, f"folder {os.path.basename(os.path.abspath(src))}", digest, tuple(ignored))
+    return Source(classes, splits, f"folder {os.path.basename(os.path.abspath(src))}", digest, tuple(ignored),
+                  split_note)
 
 
 # ---------------------------------------------------------------- the embedded digits

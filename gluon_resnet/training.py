@@ -84,7 +84,7 @@ def resolve(args):
     state = run.latest()  # the newest intact checkpoint; damaged newer ones are named and skipped
     if state is None:
         raise UserError(f"--resume: {run.dir} holds no complete checkpoint; leave out --resume to start a run")
-    config = state.config.resumed_with(given, state.epoch)
+    config = state.config.resumed_with(given, state.epoch, finished=os.path.exists(run.summary))
     meta = read_meta(config.data_dir)
     _check_same_dataset(state.dataset, meta, run.dir, config.data_dir)
     return Job(config, meta, run, state)
@@ -148,9 +148,11 @@ def train_step(net, trainer, loss_fn, data, label, ctxs, dtype="float32", grad_s
     return outs, ys, losses
 
 
-# Batches between reads of the running loss and error back to the host: the host may queue this many
-# steps ahead of the device, so it also bounds how long a stop signal waits for queued work.
+# Batches between reads of the running loss and error back to the host (progress bar, divergence check).
 SYNC_EVERY = 20
+# Steps the host may run ahead of the devices. MXNet's engine is asynchronous: without a bound the host
+# queues a whole short epoch at once and a Ctrl-C waits for all of it. Two steps in flight keep a GPU fed.
+IN_FLIGHT = 2
 
 
 @dataclass
@@ -164,15 +166,18 @@ class EpochStats:
 
 def train_one_epoch(net, trainer, loss_fn, batches, ctxs, cfg, epoch, total, check_stop, sync_every=SYNC_EVERY,
                     grad_scale=None):
-    """One pass over `batches` (`total` of them). `check_stop()` runs after every batch and raises
-    to stop the run there. `grad_scale`: see train_step.
+    """One pass over `batches` (`total` of them). `check_stop(done)` runs after every batch (`done`: the
+    batches run so far) and raises to stop the run there; the host runs at most IN_FLIGHT steps ahead. `grad_scale`: see train_step.
 
     The running loss and error stay on the devices (float64) and are read back every `sync_every`
     batches and at the end: a read after every batch would make the host wait for each step, and on a
     GPU leave the launch queue empty. A diverged loss is therefore caught within `sync_every` batches,
     before the epoch's checkpoint is written."""
+    from collections import deque
+
     from tqdm import tqdm
     sums = [mx.nd.zeros(2, ctx=c, dtype="float64") for c in ctxs]  # [loss sum, wrong], per device
+    in_flight = deque()
     seen, peak, synced = 0, None, 0
     start = time.time()
 
@@ -193,6 +198,9 @@ def train_one_epoch(net, trainer, loss_fn, batches, ctxs, cfg, epoch, total, che
                 wrong = (o.argmax(axis=1) != y.astype(o.dtype)).sum()
                 s += mx.nd.concat(l.sum().astype("float64"), wrong.astype("float64"), dim=0)
             seen += batch.data[0].shape[0]
+            in_flight.append(losses[0])
+            if len(in_flight) > IN_FLIGHT:
+                in_flight.popleft().wait_to_read()  # a signal's handler runs when this returns
             if i % 20 == 0:
                 used = devices.memory_used_mb(ctxs)
                 peak = max(peak or 0, max(used)) if used else peak
@@ -200,10 +208,11 @@ def train_one_epoch(net, trainer, loss_fn, batches, ctxs, cfg, epoch, total, che
                 loss_sum, _ = read()
                 synced = i + 1
                 bar.set_postfix(loss=f"{loss_sum / seen:.3f}", img_s=f"{seen / (time.time() - start):.0f}")
-            check_stop()
+            check_stop(i + 1 - len(in_flight))
             if i + 1 == total:  # a larger shard has a batch more: every worker stops at the same count
                 break
     loss_sum, wrong = read()
+    check_stop(i + 1)  # a signal that came during the last batches
     return EpochStats(loss_sum / seen, wrong / seen, seen, time.time() - start, peak)
 
 
@@ -361,8 +370,8 @@ def fit(args):
             batches = train_iter(config.data_dir, meta, config.batch_size, seed=epoch_seed(config.seed, epoch),
                                  threads=config.data_threads, num_parts=group.size, part_index=group.rank)
             with reading(config.data_dir, "train"):
-                stats = train_one_epoch(net, trainer, loss_fn, batches, ctxs, config, epoch, iters, lambda: stop.check(
-                    f"during epoch {epoch}; the last complete checkpoint is epoch {epoch - 1} in {run.dir}"),
+                stats = train_one_epoch(net, trainer, loss_fn, batches, ctxs, config, epoch, iters, lambda done: stop.check(
+                    f"during epoch {epoch} (after batch {done} of {iters}); the last complete checkpoint is epoch {epoch - 1} in {run.dir}"),
                     grad_scale=group.grad_scale(config.batch_size))
             del batches
             checksum = group.check_in_sync(net, ctxs[0], epoch)
@@ -388,6 +397,8 @@ def fit(args):
             run.append_metrics(row)
             run.save(net, trainer, RunState(epoch, trainer.optimizer.num_update, config, meta, best), is_best)
             log.info(report.epoch_line(row, config.num_epochs))
+        # A stop asked for during the last epoch's validation or checkpoint: the run is saved, not finished.
+        stop.check(f"after epoch {config.num_epochs}, the last, which is saved in {run.dir} (not yet exported)")
     return finish(run, config) if group.is_writer else None
 
 

@@ -13,6 +13,7 @@ from . import onnx_io, runtimes
 from .dataset import read_meta
 from .errors import UserError
 from .evaluation import evaluate, mxnet_predictor
+from .hints import command
 from .report import selection_label
 from .run import Run
 
@@ -26,7 +27,7 @@ def reference_model(run, metadata, onnx_path):
     net, state = run.load_model(which)
     if str(state.epoch) != str(metadata.get("trained_epoch")):
         raise UserError(f"{onnx_path} holds epoch {metadata.get('trained_epoch')} but the run's {which} epoch is "
-                        f"{state.epoch}; export it again with `python onnx_export/export.py --save-dir {run.dir}`")
+                        f"{state.epoch}; export it again with `{command('onnx_export/export.py', '--save-dir', run.dir)}`")
     net.hybridize()
     return net, state
 

@@ -20,6 +20,7 @@ import mxnet as mx
 import numpy as np
 
 from .errors import JobError, UserError
+from .hints import command
 
 SYNC_KVSTORES = ("dist_sync", "dist_device_sync")
 DIST_ENV = ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT", "DMLC_NUM_SERVER", "DMLC_NUM_WORKER")
@@ -42,7 +43,7 @@ class WorkerGroup:
         missing = [v for v in DIST_ENV if v not in os.environ]
         if missing:
             raise UserError(f"--kv-store {kv_store} needs a scheduler, servers and workers: start them with "
-                            f"`python tools/launch.py -n WORKERS -- python tools/train.py --kv-store {kv_store} ...`"
+                            f"`{command('tools/launch.py', '-n', 'WORKERS', '--')} {command('tools/train.py', '--kv-store', kv_store, '...')}`"
                             f" (missing {', '.join(missing)})")
         self.kvstore = mx.kv.create(kv_store)
         self.rank, self.size = self.kvstore.rank, self.kvstore.num_workers

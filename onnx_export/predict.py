@@ -8,6 +8,7 @@ comes from the model's metadata. Copy this file into a service as it is.
 """
 import argparse
 import json
+import os
 import sys
 
 import cv2
@@ -53,10 +54,26 @@ class Classifier:
         return np.mean(probs, axis=0)
 
     def read(self, path):
-        image = cv2.imread(path, cv2.IMREAD_COLOR)  # BGR, 3 channels whatever the file holds
+        if os.path.isdir(path):
+            raise ValueError(f"{path} is a folder, not an image file")
+        if not os.path.exists(path):
+            raise ValueError(f"{path} does not exist")
+        try:
+            with open(path, "rb") as f:
+                data = np.frombuffer(f.read(), np.uint8)
+        except OSError as e:
+            raise ValueError(f"{path} cannot be read ({e.strerror})") from None
+        # imdecode of the bytes read here: imread would print its own WARN line for a bad file.
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None  # BGR, 3 channels whatever the file holds
         if image is None:
             raise ValueError(f"{path} does not decode as an image")
         return image[:, :, ::-1] if self.rgb else image
+
+
+def _positive(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def parse_args(argv=None):
@@ -64,7 +81,7 @@ def parse_args(argv=None):
     p.add_argument("model", help="an .onnx file made by onnx_export/export.py (or quantize.py)")
     p.add_argument("images", nargs="+", help="JPEG / PNG files")
     p.add_argument("--multiscale", action="store_true", help="average the softmax over the metadata's scales")
-    p.add_argument("--top", type=int, default=5)
+    p.add_argument("--top", type=_positive, default=5, help="classes shown per image (default 5)")
     return p.parse_args(argv)
 
 

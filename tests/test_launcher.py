@@ -10,6 +10,8 @@ import time
 import pytest
 from conftest import ROOT, train_args
 
+from gluon_resnet.hints import python
+
 from gluon_resnet.errors import UserError
 from gluon_resnet.training import iters_per_epoch
 
@@ -153,21 +155,22 @@ def test_a_killed_role_ends_the_job_and_resume_works(tmp_path, packed_digits, vi
     code, text, took = _ends_and_leaves_nothing(proc, mark, 60)
     assert code != 0 and f"{victim} " in text and "was killed by SIGKILL; stopped the whole job" in text
     hint = re.search(r"Resume with: (.*)", text).group(1)
-    assert hint == (f"python tools/launch.py -n 2 --env GLUON_RESNET_TEST_JOB={mark} -- python tools/train.py "
+    py = python()  # the interpreter that ran the tools: the hint runs as printed
+    assert hint == (f"{py} tools/launch.py -n 2 --env GLUON_RESNET_TEST_JOB={mark} -- {py} tools/train.py "
                     f"--save-dir {save} --resume")
     print(f"{victim} killed: launcher ended {took:.1f} s later")
     done = max(int(f[11:15]) for f in os.listdir(save) if f.startswith("checkpoint-") and f.endswith(".json"))
     state = json.load(open(save / f"checkpoint-{done:04d}.json"))  # rank 0's last checkpoint is complete
     # train.py prints the same text, generated from the same saved config.
     from gluon_resnet.config import LAUNCH_ENV, TrainConfig
-    os.environ[LAUNCH_ENV] = f"python tools/launch.py -n 2 --env GLUON_RESNET_TEST_JOB={mark} --"
+    os.environ[LAUNCH_ENV] = f"{py} tools/launch.py -n 2 --env GLUON_RESNET_TEST_JOB={mark} --"
     try:
         assert TrainConfig.from_dict(state["config"]).resume_command() == hint
     finally:
         del os.environ[LAUNCH_ENV]
-    # The hint, run as printed (with this interpreter and the tools' paths), only a longer run asked for.
-    words = hint.replace("python tools/", f"{sys.executable} {ROOT}/tools/").split() + ["--num-epochs", str(done + 1)]
-    r = subprocess.run(words, capture_output=True, text=True, timeout=300)
+    # The hint, run as printed, only a longer run asked for.
+    r = subprocess.run(f"{hint} --num-epochs {done + 1}", shell=True, capture_output=True, text=True, timeout=300,
+                       cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
     assert f"resuming {save} after epoch {done}" in r.stderr
 
@@ -260,12 +263,14 @@ def sshd(tmp_path):
     (d / "authorized_keys").write_text((d / "client_key.pub").read_text())
     os.chmod(d / "authorized_keys", 0o600)
     port = free_port()
+    import socket
+    listen = sorted({"127.0.0.1", socket.gethostbyname(socket.gethostname())})  # hostfiles name this host too
     (d / "sshd_config").write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host_key'}\nAuthorizedKeysFile {d / 'authorized_keys'}\n"
+        f"Port {port}\n" + "".join(f"ListenAddress {a}\n" for a in listen) + f"HostKey {d / 'host_key'}\nAuthorizedKeysFile {d / 'authorized_keys'}\n"
         f"PidFile {d / 'sshd.pid'}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\nPermitRootLogin yes\n"
         f"AcceptEnv *\n")
     (d / "ssh_config").write_text(
-        f"Host 127.0.0.1\n  User {getpass.getuser()}\n  IdentityFile {d / 'client_key'}\n  IdentitiesOnly yes\n"
+        f"Host *\n  User {getpass.getuser()}\n  IdentityFile {d / 'client_key'}\n  IdentitiesOnly yes\n"
         f"  UserKnownHostsFile /dev/null\n  StrictHostKeyChecking no\n")
     made_run_dir = not os.path.isdir("/run/sshd")
     if made_run_dir:
@@ -285,13 +290,16 @@ def sshd(tmp_path):
             shutil.rmtree("/run/sshd", ignore_errors=True)
 
 
-def test_ssh_launcher_trains_through_a_real_sshd(tmp_path, packed_digits, sshd):
+def test_ssh_launcher_trains_through_a_real_sshd_on_hosts_named_as_clusters_name_them(tmp_path, packed_digits, sshd):
+    """A hostfile of names (not addresses): ps-lite binds DMLC_NODE_HOST, so each name must become an
+    address; the roles go to the hosts in turn, so both names carry a role. No --host-ip either."""
+    import socket
     config, port = sshd
     hosts = tmp_path / "hosts"
-    hosts.write_text(f"127.0.0.1:{port}\n127.0.0.1:{port}\n")
+    hosts.write_text(f"localhost:{port}\n{socket.gethostname()}:{port}\n")
     save = tmp_path / "run"
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "-H", str(hosts),
-                        "--launcher", "ssh", "--ssh-config", config, "--host-ip", "127.0.0.1", "--",
+                        "--launcher", "ssh", "--ssh-config", config, "--",
                         sys.executable, os.path.join(ROOT, "tools", "train.py"), "--kv-store", "dist_sync",
                         "--data-dir", packed_digits, "--n", "1", "--batch-size", "64", "--num-epochs", "1",
                         "--save-dir", str(save)], capture_output=True, text=True, timeout=300, cwd=ROOT)
@@ -410,6 +418,42 @@ def test_cluster_launcher_trains(cluster, tmp_path, packed_digits):
 
 
 @pytest.mark.slow
+def test_cluster_launcher_trains_on_hosts_named_in_a_hostfile(cluster, tmp_path, packed_digits):
+    """mpi: `localhost` and this host's name; slurm: its node by name (--nodelist). No --host-ip."""
+    import socket
+    launcher, env, _ = cluster
+    hosts = tmp_path / "hosts"
+    node = subprocess.run(["hostname", "-s"], capture_output=True, text=True).stdout.strip()
+    hosts.write_text(f"localhost\n{socket.gethostname()}\n" if launcher == "mpi" else f"{node}\n")
+    save = tmp_path / "run"
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--launcher", launcher,
+                        "-H", str(hosts), "--", sys.executable, os.path.join(ROOT, "tools", "train.py"),
+                        "--kv-store", "dist_sync", "--data-dir", packed_digits, "--n", "1", "--batch-size", "64",
+                        "--num-epochs", "1", "--save-dir", str(save)], capture_output=True, text=True, timeout=300,
+                       env=env, cwd=ROOT)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert "scheduler on 127.0.0.1:" in r.stdout and "the same on all 2 workers" in r.stderr
+
+
+def test_host_names_become_addresses_and_a_name_that_does_not_resolve_is_one_line(tmp_path):
+    import socket
+    from gluon_resnet.launcher import node_addresses
+    here = socket.gethostname()
+    assert node_addresses([("localhost", 22), (here, 22)], "127.0.0.1") == {"localhost": "127.0.0.1",
+                                                                           here: "127.0.0.1"}
+    assert node_addresses([(here, 22)], "10.1.2.3") == {here: "10.1.2.3"}  # this host, in a job with others
+    with pytest.raises(UserError, match=r"host 'node-that-is-not\.invalid' of the hostfile does not resolve"):
+        node_addresses([("node-that-is-not.invalid", 22)], "10.1.2.3")
+    hosts = tmp_path / "hosts"
+    hosts.write_text("localhost\nnode-that-is-not.invalid\n")
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "1", "-H", str(hosts),
+                        "--launcher", "mpi", "--host-ip", "127.0.0.1", "--", "true"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 2 and r.stderr.count("error: ") == 1 and "does not resolve" in r.stderr, r.stderr
+    assert "launch: scheduler" not in r.stdout  # refused before any role started
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("victim", ["worker", "server"])
 def test_cluster_launcher_ends_the_job_when_a_role_dies(cluster, victim, tmp_path, packed_digits):
     launcher, env, opts = cluster
@@ -418,7 +462,7 @@ def test_cluster_launcher_ends_the_job_when_a_role_dies(cluster, victim, tmp_pat
     os.kill(next(iter(tasks)), signal.SIGKILL)
     code, text, took = _ends_and_leaves_nothing(proc, mark, 60)
     assert code == 1 and re.search(rf"{victim} \d on .* (exited with|was killed)", text), text[-2000:]
-    assert "stopped the whole job. Resume with: python tools/launch.py" in text
+    assert f"stopped the whole job. Resume with: {python()} tools/launch.py" in text
     print(f"{launcher}: {victim} killed, launcher ended {took:.1f} s later")
 
 
@@ -469,3 +513,13 @@ def test_env_takes_mxnet_name_colon_value_too():
     assert parse_env(["A=1", "DMLC_INTERFACE:eth0", "B=x:y"]) == {"A": "1", "DMLC_INTERFACE": "eth0", "B": "x:y"}
     with pytest.raises(UserError, match="write it as NAME=VALUE"):
         parse_env(["no value"])
+
+
+def test_a_job_that_fails_before_any_epoch_says_to_run_the_same_command(tmp_path):
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--",
+                        sys.executable, os.path.join(ROOT, "tools", "train.py"), "--kv-store", "dist_sync",
+                        "--data-dir", str(tmp_path / "nowhere"), "--n", "1"], capture_output=True, text=True,
+                       timeout=120, cwd=tmp_path)
+    assert r.returncode == 1 and "--resume" not in r.stderr, r.stderr
+    assert r.stderr.splitlines()[-1].endswith("stopped the whole job. Fix what is named above and run the same "
+                                              "command again"), r.stderr

@@ -22,3 +22,79 @@ def test_dist_async_is_refused_with_its_reason(capsys):
     assert e.value.code == 2
     assert "dist_async is not supported" in capsys.readouterr().err
     assert "dist_async is not offered" in train_parser().format_help().replace("\n", " ").replace("  ", " ")
+
+
+# ---------------------------------------------------------------- every numeric option checked when parsed
+
+def _parsers():
+    """{tool path: its ArgumentParser}, caught as each tool's own parse_args builds it."""
+    import argparse
+    import importlib.util
+    import os
+
+    from conftest import ROOT
+    found = {}
+    real = argparse.ArgumentParser.parse_args
+
+    class Caught(Exception):
+        pass
+
+    def catch(self, *a, **k):
+        found[path] = self
+        raise Caught
+    argparse.ArgumentParser.parse_args = catch
+    try:
+        for folder in ("tools", "onnx_export", "benchmarks"):
+            for name in sorted(os.listdir(os.path.join(ROOT, folder))):
+                if not name.endswith(".py"):
+                    continue
+                path = f"{folder}/{name}"
+                spec = importlib.util.spec_from_file_location(name[:-3], os.path.join(ROOT, path))
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                entry = getattr(module, "parse_args", None) or getattr(module, "main", None)
+                if entry:
+                    with pytest.raises(Caught):
+                        entry([]) if entry.__code__.co_argcount else entry()
+    finally:
+        argparse.ArgumentParser.parse_args = real
+    return found
+
+
+def test_no_tool_takes_an_unchecked_number():
+    """A plain int/float type lets 0 or -5 through to a ZeroDivisionError deep in training."""
+    parsers = _parsers()
+    assert {"tools/train.py", "tools/evaluate.py", "onnx_export/quantize.py", "onnx_export/predict.py",
+            "tools/launch.py", "benchmarks/bench.py"} <= set(parsers)
+    unchecked = [f"{path} {a.option_strings[0]}" for path, p in parsers.items() for a in p._actions
+                 if a.type in (int, float)]
+    assert not unchecked, unchecked
+
+
+@pytest.mark.parametrize("argv,says", [
+    (["tools/train.py", "--batch-size", "0"], "--batch-size: 0 must be at least 1"),
+    (["tools/train.py", "--batch-size", "-5"], "--batch-size: -5 must be at least 1"),
+    (["tools/train.py", "--n", "0"], "--n: 0 must be at least 1"),
+    (["tools/train.py", "--num-epochs", "0"], "--num-epochs: 0 must be at least 1"),
+    (["tools/train.py", "--lr", "-0.1"], "--lr: -0.1 must be greater than 0"),
+    (["tools/train.py", "--lr-step-epochs", "90,x"], "--lr-step-epochs: 'x' is not a number"),
+    (["tools/evaluate.py", "--save-dir", "runs/x", "--scales", "32,abc"], "--scales: 'abc' is not a whole number"),
+    (["tools/launch.py", "-n", "0", "--", "true"], "-n/--num-workers: 0 must be at least 1"),
+    (["tools/launch.py", "--port", "70000", "--", "true"], "--port: 70000 must be a port number"),
+    (["onnx_export/quantize.py", "--images", "0"], "--images: 0 must be at least 1"),
+    (["onnx_export/predict.py", "m.onnx", "a.png", "--top", "0"], "--top: '0' is not a whole number of at least 1"),
+    (["tools/im2rec_pack.py", "--dataset", "folder", "--val-fraction", "1.5"], "--val-fraction: 1.5 must be between"),
+])
+def test_a_bad_number_is_one_usage_line_and_leaves_nothing(argv, says, tmp_path):
+    """As a user meets it: the command, run from an empty folder, ends at parse time (argparse's exit 2)
+    with one error line, and writes nothing (no run folder holding only train.log)."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    r = subprocess.run([sys.executable, os.path.join(ROOT, argv[0]), *argv[1:]], capture_output=True, text=True,
+                       cwd=tmp_path, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.splitlines()[-1].endswith(says) or says in r.stderr.splitlines()[-1], r.stderr
+    assert os.listdir(tmp_path) == []

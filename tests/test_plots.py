@@ -56,3 +56,13 @@ def test_importing_the_library_leaves_matplotlib_alone():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        env={**os.environ, "MPLBACKEND": "svg"})
     assert r.returncode == 0 and r.stdout.strip() == "True", r.stderr[-2000:]
+
+
+def test_plot_runs_writes_beside_the_first_run_not_into_the_current_folder(cifar_run, miniplaces_run, tmp_path):
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "plot_runs.py"), cifar_run, miniplaces_run],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    stem = os.path.join(os.path.dirname(cifar_run), "val_error-" + os.path.basename(cifar_run) + "-vs-"
+                        + os.path.basename(miniplaces_run))
+    assert r.stdout.split() == [stem + ".png", stem + "_zoom.png"]
+    assert _is_png(stem + ".png") and _is_png(stem + "_zoom.png") and os.listdir(tmp_path) == []

@@ -106,3 +106,12 @@ def test_bad_model_is_one_line(model, images, tmp_path, content, message):
         path.write_bytes(content)
     r = subprocess.run([sys.executable, PREDICT, str(path), images["square.png"]], capture_output=True, text=True)
     assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_missing_file_or_a_folder_is_named_for_what_it_is(model, images, tmp_path):
+    missing = tmp_path / "missing.png"
+    r = subprocess.run([sys.executable, PREDICT, model, str(missing), str(tmp_path), images["square.png"]],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and r.stdout.split()[0] == images["square.png"]
+    assert r.stderr.splitlines() == [f"error: {missing} does not exist",
+                                     f"error: {tmp_path} is a folder, not an image file"]  # no OpenCV WARN line

@@ -4,7 +4,6 @@ import errno
 import functools
 import sys
 
-
 # Errors of the machine rather than of the input: exit 1 (a failure), else 2 (bad input).
 FAILURES = {errno.ENOSPC: "free some space", errno.EDQUOT: "free some space or raise the quota",
             errno.EFBIG: "the file size limit was reached", errno.EIO: "the disk reported an I/O error",

@@ -2,13 +2,14 @@
 few epochs, evaluate (single-scale and multiscale), export to ONNX and INT8, verify in every runtime."""
 import argparse
 
+from ..options import positive_int
 from . import main_guard
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--epochs", type=int, default=30, help="the 180-epoch schedule scaled to this many")
-    p.add_argument("--n", type=int, default=3, help="blocks per stage (3 = ResNet-20)")
+    p.add_argument("--epochs", type=positive_int, default=30, help="the 180-epoch schedule scaled to this many")
+    p.add_argument("--n", type=positive_int, default=3, help="blocks per stage (3 = ResNet-20)")
     p.add_argument("--data-dir", default="data/digits")
     p.add_argument("--save-dir", default="runs/digits-resnet20")
     return p.parse_args(argv)

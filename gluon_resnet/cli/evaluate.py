@@ -5,17 +5,17 @@ import argparse
 import json
 
 from . import main_guard
+from ..options import positive_int, sizes, weights_option
 
 
 def parse_args(argv=None):
-    from ..options import weights_option
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--save-dir", required=True, help="a run folder of tools/train.py")
     p.add_argument("--data-dir", help="packed dataset (default: the one the run was trained on)")
-    p.add_argument("--scales", help="comma-separated multiscale sizes (default: the recipe's)")
+    p.add_argument("--scales", type=sizes, help="comma-separated multiscale sizes (default: the recipe's)")
     weights_option(p, "evaluated")
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--max-images", type=int)
+    p.add_argument("--batch-size", type=positive_int, default=100)
+    p.add_argument("--max-images", type=positive_int)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     args = p.parse_args(argv)
     args.weights = args.weights or "final"
@@ -32,8 +32,7 @@ def main(argv=None):
     data_dir = args.data_dir or state.data_dir
     meta = read_meta(data_dir)
     net.hybridize()
-    scales = [int(s) for s in args.scales.split(",")] if args.scales else None
-    result = evaluate(mxnet_predictor(net), data_dir, meta, scales, args.batch_size, args.max_images,
+    result = evaluate(mxnet_predictor(net), data_dir, meta, args.scales, args.batch_size, args.max_images,
                       progress=not args.json)
     if args.json:
         print(json.dumps({k: result[k] for k in ("single", "multiscale")}))

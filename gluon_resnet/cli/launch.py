@@ -13,18 +13,19 @@ slurm with Slurm 22.05 on a one-node cluster. Not run: MPICH, several real hosts
 sge and yarn (in MXNet's launcher) are not offered: their submitters never notice a role that dies."""
 import argparse
 import re
-import shlex
 import sys
 
-from . import main_guard
 from ..config import LAUNCH_ENV
+from ..hints import command
+from ..options import port, positive_int
+from . import main_guard
 
 
 def parse_args(argv=None):
     from ..launcher import LAUNCHERS
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("-n", "--num-workers", type=int, default=2)
-    p.add_argument("-s", "--num-servers", type=int, default=1)
+    p.add_argument("-n", "--num-workers", type=positive_int, default=2)
+    p.add_argument("-s", "--num-servers", type=positive_int, default=1)
     p.add_argument("-H", "--hostfile", help="one host or host:port (ssh port) per line; slots= is ignored; "
                                              "ssh needs it, mpi and slurm place roles on its hosts in turn")
     p.add_argument("--launcher", choices=LAUNCHERS, default="local",
@@ -36,7 +37,7 @@ def parse_args(argv=None):
     p.add_argument("--host-ip", help="the address the roles reach the scheduler at (default: 127.0.0.1 when every "
                                      "role is on this host, else this host's address on the route to the first "
                                      "remote host, or its first non-loopback interface)")
-    p.add_argument("--port", type=int, help="scheduler port (default: a free one)")
+    p.add_argument("--port", type=port, help="scheduler port (default: a free one)")
     p.add_argument("--ssh-config", help="ssh: a client config file (ssh -F), e.g. with IdentityFile and User")
     p.add_argument("command", nargs=argparse.REMAINDER, help="the worker command, after --")
     args = p.parse_args(argv)
@@ -57,7 +58,7 @@ def main(argv=None):
     env = parse_env(args.env)
     argv = sys.argv[1:] if argv is None else list(argv)
     # Workers print the same resume command as this launcher: both prefix the launch command.
-    prefix = shlex.join(["python", "tools/launch.py", *argv[:len(argv) - len(args.command)]])
+    prefix = command("tools/launch.py", *argv[:len(argv) - len(args.command)])
     prefix = prefix if prefix.endswith(" --") else prefix + " --"
     env[LAUNCH_ENV] = prefix
     raise SystemExit(launch(args.command, args.num_workers, args.num_servers, args.launcher, args.hostfile, env,
@@ -77,6 +78,9 @@ def parse_env(pairs):
     return env
 
 
+AGAIN = "Fix what is named above and run the same command again"
+
+
 def go_on_hint(command, prefix):
     """After a failure: the run's resume command, generated from its saved TrainConfig as train.py does."""
     import os
@@ -84,13 +88,14 @@ def go_on_hint(command, prefix):
         if os.path.basename(word) in ("train.py", "gluon-resnet-train") or word == "gluon_resnet.cli.train":
             break
     else:
-        return "Run it again with --resume"
+        return AGAIN
     from ..options import train_parser
-    from ..training import go_on_hint as train_hint, run_of
+    from ..training import go_on_hint as train_hint
+    from ..training import run_of
     try:
         train_args, _ = train_parser().parse_known_args(command[i + 1:])
         run = run_of(train_args)
         state = run.latest()
     except (Exception, SystemExit):  # the workers said what was wrong with their command already
-        return "Run it again with --resume"
+        return AGAIN
     return train_hint(run, state and state.config, prefix)

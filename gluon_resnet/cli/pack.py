@@ -5,6 +5,7 @@ Writes train/val .rec + .idx + .lst and dataset.json (classes, counts, RGB mean,
 import argparse
 import os
 
+from ..options import fraction, nonnegative_int, positive_int
 from . import main_guard
 
 
@@ -15,14 +16,17 @@ def parse_args(argv=None):
     p.add_argument("--dataset", choices=sorted(READERS), default="cifar10")
     p.add_argument("--src", help="raw data; default: " + ", ".join(f"{k}: {v}" for k, v in DEFAULT_SRC.items()))
     p.add_argument("--out", help="output folder (default data/<dataset>)")
-    p.add_argument("--pad", type=int, help="pixels of padding per side (cifar10/digits/folder: 4, miniplaces: 0)")
+    p.add_argument("--pad", type=nonnegative_int, help="pixels of padding per side (cifar10/digits/folder: 4, miniplaces: 0)")
     p.add_argument("--pad-mode", choices=sorted(PAD_MODES), default="mean",
                    help="neon padded with per-row/column means; the paper with zeros")
-    p.add_argument("--size", type=int, help="folder: resize images to SIZE x SIZE before padding (default 32)")
+    p.add_argument("--size", type=positive_int, help="folder: resize images to SIZE x SIZE before padding (default 32)")
     p.add_argument("--reencode", action="store_true",
                    help="miniplaces: store PNG instead of the original JPEG bytes")
-    p.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel encoding processes")
-    p.add_argument("--seed", type=int, default=0, help="shuffle seed of the training records")
+    p.add_argument("--workers", type=positive_int, default=os.cpu_count(), help="parallel encoding processes")
+    p.add_argument("--seed", type=nonnegative_int, default=0,
+                   help="shuffle seed of the training records (and of a folder's val split)")
+    p.add_argument("--val-fraction", type=fraction, default=0.2,
+                   help="folder without train/ and val/: the share of each class folder that goes to val")
     p.add_argument("--force", action="store_true", help="overwrite a packed dataset in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--check", metavar="DIR",
@@ -41,15 +45,20 @@ def main(argv=None):
     from ..packing import check_out, pack, summary
     from ..sources import DEFAULT_SRC, READERS
     if args.dataset == "folder" and not args.src:
-        raise UserError("--dataset folder needs --src DIR (with train/<class>/ and val/<class>/ images)")
+        raise UserError("--dataset folder needs --src DIR: DIR/<class>/ images (split into train and val), or "
+                        "DIR/train/<class>/ and DIR/val/<class>/")
     out = args.out or os.path.join("data", args.dataset)
     check_out(out, args.force)  # before reading a large source
     start = time.time()
-    source = READERS[args.dataset](args.src or DEFAULT_SRC.get(args.dataset))
+    src = args.src or DEFAULT_SRC.get(args.dataset)
+    source = (READERS["folder"](src, args.val_fraction, args.seed) if args.dataset == "folder"
+              else READERS[args.dataset](src))
     meta = pack(source, args.dataset, out, pad=args.pad, pad_mode=args.pad_mode, size=args.size,
                 keep_bytes=False if args.reencode else None, workers=max(1, args.workers),
                 seed=args.seed, force=args.force, progress=not args.quiet)
     print(summary(meta, out, round(time.time() - start, 1)))
+    if source.split_note:
+        print(f"  val          {source.split_note}")
     if source.ignored:
         shown = ", ".join(os.path.relpath(p, args.src) for p in source.ignored[:3])
         print(f"  ignored      {len(source.ignored)} entries that are not images of a class folder ({shown}"

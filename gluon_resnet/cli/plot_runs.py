@@ -9,7 +9,8 @@ from . import main_guard
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("runs", nargs="+", help="run folders holding metrics.jsonl")
-    p.add_argument("--out", default="val_error.png", help="the zoomed plot goes beside it as *_zoom.png")
+    p.add_argument("--out", help="the plot's file (default: val_error-<run>-vs-<run>....png beside the first run, "
+                                 "in its parent folder); the zoomed plot goes beside it as *_zoom.png")
     return p.parse_args(argv)
 
 
@@ -21,6 +22,8 @@ def main(argv=None):
     runs = [Run(d) for d in args.runs]
     for run in runs:
         run.read_metrics()  # a folder that is no run fails here, by name
-    root, ext = os.path.splitext(args.out)
-    for out, zoom in ((args.out, False), (f"{root}_zoom{ext or '.png'}", True)):
+    out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.runs[0])), "val_error-" + "-vs-".join(
+        os.path.basename(os.path.abspath(d)) for d in args.runs) + ".png")
+    root, ext = os.path.splitext(out)
+    for out, zoom in ((out, False), (f"{root}_zoom{ext or '.png'}", True)):
         print(plot_runs(runs, out, zoom=zoom))

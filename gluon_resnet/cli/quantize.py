@@ -3,6 +3,7 @@ weights, calibrated on training images of the run's own packed dataset with the 
 preprocessing. Check it with `python onnx_export/verify.py --model int8`."""
 import argparse
 
+from ..options import positive_int
 from . import main_guard
 
 
@@ -10,7 +11,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--save-dir", help="a run folder (default: the newest under runs/)")
     p.add_argument("--data-dir", help="packed dataset to calibrate on (default: the one the run was trained on)")
-    p.add_argument("--images", type=int, default=300, help="training images to calibrate on")
+    p.add_argument("--images", type=positive_int, default=300, help="training images to calibrate on")
     p.add_argument("--method", choices=["MinMax", "Entropy", "Percentile"], default="MinMax",
                    help="onnxruntime's calibration method")
     p.add_argument("--out", help="default <save-dir>/model.int8.onnx")
@@ -22,13 +23,12 @@ def parse_args(argv=None):
 
 @main_guard
 def main(argv=None):
-    import json
     args = parse_args(argv)
     from ..onnx_io import read_metadata
     from ..quantization import quantize
     from ..run import Run
     out = quantize(args.save_dir or Run.newest().dir, args.data_dir, args.out, args.images, args.method,
                    args.full_range)
-    used = json.loads(read_metadata(out)["int8_calibration"])["images"]  # at most the training set
+    used = read_metadata(out)["int8_calibration"]["images"]  # at most the training set
     print(f"wrote {out} (INT8, calibrated on {used} training images, {args.method})")
     return out

@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+from ..hints import command
+from ..options import positive_int
 from . import main_guard
 
 
@@ -18,7 +20,7 @@ def parse_args(argv=None):
     p.add_argument("--runtime", help="comma-separated, from onnxruntime, openvino, openvino-bf16, opencv, "
                                      "reference (default: onnxruntime,openvino,opencv, those installed)")
     p.add_argument("--data-dir", help="packed dataset (default: the one the run was trained on)")
-    p.add_argument("--max-images", type=int, help="validate on the first N images only")
+    p.add_argument("--max-images", type=positive_int, help="validate on the first N images only")
     p.add_argument("--provider", help="onnxruntime execution provider (default: CUDA if available, else CPU)")
     return p.parse_args(argv)
 
@@ -33,8 +35,8 @@ def main(argv=None):
     run = Run(args.save_dir) if args.save_dir else Run.newest()
     onnx_path = {"fp32": None, "int8": run.int8_onnx}.get(args.model, args.model)
     if args.model == "int8" and not os.path.exists(onnx_path):
-        raise UserError(f"{onnx_path} does not exist: make it with `python onnx_export/quantize.py --save-dir "
-                        f"{run.dir}`")
+        raise UserError(f"{onnx_path} does not exist: make it with "
+                        f"`{command('onnx_export/quantize.py', '--save-dir', run.dir)}`")
     report = verify(run.dir, onnx_path, args.data_dir, runtimes.parse(args.runtime) if args.runtime else None,
                     args.max_images,
                     args.provider, progress=True)
