@@ -26,7 +26,8 @@ def command(script, *args):
     repository's scripts (a wheel install), its console script: gluon-resnet-train, gluon-resnet-pack, ..."""
     path = os.path.join(REPO, script)
     if os.path.isfile(path):
-        words = [python(), script if os.path.abspath(script) == path else _from_here(path)]
+        here = os.path.isfile(script) and os.path.realpath(script) == os.path.realpath(path)
+        words = [python(), script if here else _from_here(path)]
     else:
         name = os.path.splitext(os.path.basename(script))[0]
         words = ["gluon-resnet-" + {"im2rec_pack": "pack"}.get(name, name.replace("_", "-"))]

@@ -108,6 +108,10 @@ def iters_per_epoch(count, batch_size, workers=1):
     smallest = count - (workers - 1) * step
     if smallest <= 0:
         raise UserError(f"{count} training images cannot be split over {workers} workers")
+    if smallest < batch_size:  # MXNet's ImageRecordIter fails then, deep in its parser
+        each = f" (the smallest of {workers} workers' shards)" if workers > 1 else ""
+        raise UserError(f"--batch-size {batch_size} is more than the {smallest} training images{each}; pass "
+                        f"--batch-size {smallest} or less")
     return -(-smallest // batch_size)  # a last, partial batch wraps around to stay full
 
 
@@ -347,13 +351,13 @@ def fit(args):
     devices.check_dtype(job.config.dtype, ctxs)
     group = WorkerGroup(job.config.kv_store, ctxs)
     config = _workers_checked(job.config, group, job.resume_from is not None)
+    iters = iters_per_epoch(meta.counts["train"], config.batch_size, group.size)
     setup_logging(run, group)
     if group.is_writer:
         if job.resume_from is None:
             run.clear()  # a new run (with --force over an old one)
         else:
             run.rewind_metrics(job.resume_from.epoch)
-    iters = iters_per_epoch(meta.counts["train"], config.batch_size, group.size)
     net, trainer, start_epoch, best = _build(config, meta, run, job.resume_from, ctxs, group, iters)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     log.info(f"{ModelSpec(meta.family, config.n).name} (n={config.n}, shortcut "
@@ -383,9 +387,10 @@ def fit(args):
                 continue
             top1 = top5 = None
             if epoch % config.eval_every == 0 or epoch == config.num_epochs:
-                with reading(config.data_dir, "val"):
-                    top1, top5 = validate(net, val_iter(config.data_dir, meta, config.batch_size,
-                                                        threads=config.data_threads), ctxs, config.dtype)
+                with reading(config.data_dir, "val"):  # a val split smaller than a batch: one batch of it
+                    batches = val_iter(config.data_dir, meta, min(config.batch_size, meta.counts["val"]),
+                                       threads=config.data_threads)
+                    top1, top5 = validate(net, batches, ctxs, config.dtype)
             row = {"epoch": epoch, "lr": trainer.learning_rate, "train_loss": stats.loss,
                    "train_top1_err": stats.top1_err, "val_top1_err": top1, "val_top5_err": top5,
                    "epoch_seconds": time.time() - tic, "images_per_second": stats.images / stats.seconds,

@@ -245,51 +245,6 @@ def test_hostfile_format(tmp_path):
 
 # ---------------------------------------------------------------- ssh, against a real sshd on loopback
 
-@pytest.fixture
-def sshd(tmp_path):
-    """An sshd on a free loopback port, with a host key and a client key made here; returns the ssh
-    client config to pass with --ssh-config. Touches nothing outside tmp_path except /run/sshd
-    (sshd's privilege-separation folder), which it removes again if it made it."""
-    import getpass
-    import shutil
-    from gluon_resnet.launcher import free_port
-    sshd_bin = shutil.which("sshd") or "/usr/sbin/sshd"
-    if not os.path.exists(sshd_bin):
-        pytest.fail("sshd is missing: install openssh-server (.ci/run does)")
-    d = tmp_path / "ssh"
-    d.mkdir()
-    for name in ("host_key", "client_key"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)], check=True)
-    (d / "authorized_keys").write_text((d / "client_key.pub").read_text())
-    os.chmod(d / "authorized_keys", 0o600)
-    port = free_port()
-    import socket
-    listen = sorted({"127.0.0.1", socket.gethostbyname(socket.gethostname())})  # hostfiles name this host too
-    (d / "sshd_config").write_text(
-        f"Port {port}\n" + "".join(f"ListenAddress {a}\n" for a in listen) + f"HostKey {d / 'host_key'}\nAuthorizedKeysFile {d / 'authorized_keys'}\n"
-        f"PidFile {d / 'sshd.pid'}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\nPermitRootLogin yes\n"
-        f"AcceptEnv *\n")
-    (d / "ssh_config").write_text(
-        f"Host *\n  User {getpass.getuser()}\n  IdentityFile {d / 'client_key'}\n  IdentitiesOnly yes\n"
-        f"  UserKnownHostsFile /dev/null\n  StrictHostKeyChecking no\n")
-    made_run_dir = not os.path.isdir("/run/sshd")
-    if made_run_dir:
-        os.makedirs("/run/sshd", mode=0o755)
-    proc = subprocess.Popen([sshd_bin, "-D", "-e", "-f", str(d / "sshd_config")], stderr=open(d / "sshd.log", "w"))
-    try:
-        deadline = time.time() + 10
-        while subprocess.run(["ssh", "-F", str(d / "ssh_config"), "-p", str(port), "-o", "BatchMode=yes", "127.0.0.1",
-                              "true"], capture_output=True).returncode != 0:
-            assert time.time() < deadline and proc.poll() is None, (d / "sshd.log").read_text()
-            time.sleep(0.2)
-        yield str(d / "ssh_config"), port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if made_run_dir:
-            shutil.rmtree("/run/sshd", ignore_errors=True)
-
-
 def test_ssh_launcher_trains_through_a_real_sshd_on_hosts_named_as_clusters_name_them(tmp_path, packed_digits, sshd):
     """A hostfile of names (not addresses): ps-lite binds DMLC_NODE_HOST, so each name must become an
     address; the roles go to the hosts in turn, so both names carry a role. No --host-ip either."""
@@ -333,70 +288,6 @@ def test_ssh_job_ends_everywhere_when_a_remote_worker_dies(tmp_path, packed_digi
 
 
 # ---------------------------------------------------------------- Open MPI and Slurm, for real, on this machine
-
-@pytest.fixture(scope="session")
-def mpi_env():
-    """The environment Debian's Open MPI needs to run as root (as tests and CI do)."""
-    import shutil
-    if not shutil.which("mpirun"):
-        pytest.fail("mpirun is missing: install openmpi-bin (make test does)")
-    return {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-            "OMPI_MCA_btl_vader_single_copy_mechanism": "none"}
-
-
-@pytest.fixture(scope="session")
-def slurm_env(tmp_path_factory):
-    """A one-node Slurm cluster (Debian's slurm-wlm and munge) on this machine, on free ports, its state in
-    a temporary folder; stopped at the end. Returns the environment that points srun at it."""
-    import shutil
-    from gluon_resnet.launcher import free_port
-    for tool in ("slurmctld", "slurmd", "srun", "munged"):
-        if not shutil.which(tool):
-            pytest.fail(f"{tool} is missing: install slurm-wlm and munge (make test does)")
-    d = tmp_path_factory.mktemp("slurm")
-    for sub in ("state", "spool"):
-        (d / sub).mkdir()
-    started_munge = subprocess.run("munge -n | unmunge", shell=True, capture_output=True).returncode != 0
-    if started_munge:
-        os.makedirs("/run/munge", exist_ok=True)
-        shutil.chown("/run/munge", "munge", "munge")
-        subprocess.run(["su", "-s", "/bin/sh", "munge", "-c", "munged --force"], check=True)
-    host = subprocess.run(["hostname", "-s"], capture_output=True, text=True).stdout.strip()
-    memory = int(open("/proc/meminfo").read().split()[1]) // 1024 // 2
-    conf = d / "slurm.conf"
-    conf.write_text(
-        f"ClusterName=gluonresnet\nSlurmctldHost={host}(127.0.0.1)\nSlurmctldPort={free_port()}\n"
-        f"SlurmdPort={free_port()}\nAuthType=auth/munge\nSlurmUser=root\nSlurmdUser=root\n"
-        f"StateSaveLocation={d}/state\nSlurmdSpoolDir={d}/spool\nSlurmctldPidFile={d}/ctld.pid\n"
-        f"SlurmdPidFile={d}/d.pid\nSlurmctldLogFile={d}/ctld.log\nSlurmdLogFile={d}/d.log\n"
-        f"ProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\nSlurmdParameters=config_overrides\n"
-        f"SelectType=select/cons_tres\nSelectTypeParameters=CR_CPU\nReturnToService=2\nMpiDefault=none\n"
-        f"NodeName={host} NodeAddr=127.0.0.1 CPUs={os.cpu_count()} RealMemory={memory} State=UNKNOWN\n"
-        f"PartitionName=test Nodes={host} Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:8\n")
-    env = {**os.environ, "SLURM_CONF": str(conf)}
-    for daemon in ("slurmctld", "slurmd"):
-        subprocess.run([daemon, "-f", str(conf)], check=True, env=env)
-    try:
-        deadline = time.time() + 30
-        while True:
-            state = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, env=env).stdout.strip()
-            if state in ("idle", "mix", "alloc"):
-                break
-            if state.startswith("down") or state.startswith("drain"):
-                subprocess.run(["scontrol", "update", f"nodename={host}", "state=resume"], env=env)
-            assert time.time() < deadline, (state, (d / "ctld.log").read_text()[-2000:])
-            time.sleep(0.5)
-        yield env
-    finally:
-        subprocess.run(["scancel", "--user=root"], env=env, capture_output=True)
-        for pid_file in ("d.pid", "ctld.pid"):
-            try:
-                os.kill(int((d / pid_file).read_text()), signal.SIGTERM)
-            except (OSError, ValueError):
-                pass
-        if started_munge:
-            subprocess.run(["pkill", "-x", "munged"])
-
 
 @pytest.fixture(params=["mpi", "slurm"])
 def cluster(request):

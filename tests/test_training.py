@@ -309,3 +309,11 @@ def test_a_run_stopped_after_its_last_epoch_resumes_to_its_export(tmp_path, pack
 def test_resume_on_another_number_of_devices_is_refused(cifar_run):
     _fails(r"was trained on 1 CPU device\(s\) \(--cpus 1\), not 2 \(--cpus 2\): each device normalizes",
            "--save-dir", cifar_run, "--resume", "--num-epochs", 3, "--cpus", 2)
+
+
+def test_a_batch_larger_than_the_dataset_is_one_line_and_leaves_nothing(tmp_path, packed_cifar):
+    save = tmp_path / "run"
+    r = subprocess.run(_train_cmd(packed_cifar, save, "--n", 1), capture_output=True, text=True)  # 60 images, 128
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == "error: --batch-size 128 is more than the 60 training images; pass --batch-size 60 or less"
+    assert not save.exists()
