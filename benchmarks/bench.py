@@ -23,10 +23,12 @@ import tempfile
 import time
 
 from gluon_resnet.options import positive_int
+from gluon_resnet.precision import bf16_supported
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NEON_TITAN_X = 50000 / 11  # neon's ResNet-20: 11 s per 50,000-image epoch on a GTX Titan X
 MODERN_GPU = 25000         # an order of magnitude for a current data-centre GPU on ResNet-20 training
+BF16 = bf16_supported()  # the bf16 rows need AVX512-BF16 or AMX-BF16; elsewhere they are reported absent
 GLUONCV = "GluonCV cifar_resnet*_v1 as train_cifar10.py runs it by default (imperative, NAG, loss/accuracy read"
 
 
@@ -45,8 +47,9 @@ def _timed(step, n, finish=lambda: None, warmup=3):
     return time.perf_counter() - start
 
 
-def _mx_step(net, batch, optimizer="sgd", read_every_batch=False):
-    """A training step on random data: ours keeps the loss on the device; GluonCV's script reads it back."""
+def _mx_step(net, batch, optimizer="sgd", read_every_batch=False, dtype="float32"):
+    """A training step on random data: ours keeps the loss on the device; GluonCV's script reads it back.
+    bfloat16: the AMP-traced network's scores cast to fp32 for the loss, as training does."""
     import mxnet as mx
     import numpy as np
     from mxnet import autograd, gluon
@@ -59,7 +62,7 @@ def _mx_step(net, batch, optimizer="sgd", read_every_batch=False):
 
     def step():
         with autograd.record():
-            out = net(x)
+            out = net(x) if dtype == "float32" else net(x).astype("float32")
             loss = loss_fn(out, y)
         loss.backward()
         trainer.step(batch)
@@ -71,9 +74,19 @@ def _mx_step(net, batch, optimizer="sgd", read_every_batch=False):
     return step, lambda: total.wait_to_read()
 
 
+def _bf16_net(net):
+    """`net` hybridized with AMP's bf16 casts in its graph, as `--dtype bfloat16` trains it."""
+    import mxnet as mx
+
+    from gluon_resnet.precision import trace_in_bf16
+    net.hybridize(static_alloc=True, static_shape=True)
+    trace_in_bf16(net, (1, 3, 32, 32), mx.cpu())
+    return net
+
+
 def train_step(impl, n, batch, steps):
-    if impl == "pytorch":
-        return _torch_step(n, batch, steps)
+    if impl.startswith("pytorch"):
+        return _torch_step(n, batch, steps, bf16=impl == "pytorch-bf16")
     import mxnet as mx
     if impl.startswith("gluoncv"):
         sys.modules["torch"] = None  # GluonCV 0.10.5 refuses to import beside torch >= 2 (the bench extra)
@@ -86,13 +99,13 @@ def train_step(impl, n, batch, steps):
         net = get_model("cifar10", n)
         if impl == "hybrid":
             net.hybridize(static_alloc=True, static_shape=True)
-        step, sync = _mx_step(net, batch)
+        step, sync = _mx_step(_bf16_net(net), batch, dtype="bfloat16") if impl == "bf16" else _mx_step(net, batch)
 
     seconds = _timed(step, steps, finish=lambda: (sync(), mx.nd.waitall()))
     return {"images_per_second": batch * steps / seconds, "ms_per_step": 1000 * seconds / steps}
 
 
-def _torch_step(n, batch, steps):
+def _torch_step(n, batch, steps, bf16=False):
     import torch
     from torch import nn
     torch.set_num_threads(len(os.sched_getaffinity(0)))
@@ -125,15 +138,17 @@ def _torch_step(n, batch, steps):
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss_fn(net(x), y).backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):  # bf16 compute, fp32 weights
+            loss = loss_fn(net(x), y)
+        loss.backward()
         opt.step()
     seconds = _timed(step, steps)
     return {"images_per_second": batch * steps / seconds, "ms_per_step": 1000 * seconds / steps}
 
 
-def epoch(data_dir, n, batch, threads):
+def epoch(data_dir, n, batch, threads, dtype="float32"):
     """One epoch through ImageRecordIter with the project's train_one_epoch, then the step alone on the
-    same batches held in memory."""
+    same batches held in memory (float32: imperative, as fit() trains on the CPU; bfloat16: AMP, hybridized)."""
     import argparse as ap
 
     import mxnet as mx
@@ -145,10 +160,11 @@ def epoch(data_dir, n, batch, threads):
     from gluon_resnet.training import make_trainer, train_one_epoch, train_step
     meta = read_meta(data_dir)
     cfg = ap.Namespace(lr=0.1, lr_factor=0.1, lr_step_epochs=[], warmup_epochs=0, warmup_lr=0.01, mom=0.9, wd=1e-4,
-                       dtype="float32", kv_store="device", num_epochs=1, save_dir=data_dir)
+                       dtype=dtype, kv_store="device", num_epochs=1, save_dir=data_dir)
     total = meta.counts["train"] // batch
     ctxs = [mx.cpu()]
-    net = ModelSpec("cifar", n, classes=meta.num_classes).build(ctxs)  # imperative, as fit() trains on the CPU
+    net = ModelSpec("cifar", n, classes=meta.num_classes).build(ctxs)
+    net = _bf16_net(net) if dtype == "bfloat16" else net
     trainer, loss_fn = make_trainer(net, cfg, total), gluon.loss.SoftmaxCrossEntropyLoss()
     train_one_epoch(net, trainer, loss_fn, train_iter(data_dir, meta, batch, seed=9, threads=threads), ctxs, cfg, 0,
                     3, lambda done: None)  # warm-up
@@ -163,7 +179,7 @@ def epoch(data_dir, n, batch, threads):
         held.append((b.data[0].copy(), b.label[0].copy()))
     start = time.perf_counter()
     for x, y in held:
-        train_step(net, trainer, loss_fn, x, y, ctxs)
+        train_step(net, trainer, loss_fn, x, y, ctxs, dtype)
     mx.nd.waitall()
     step_seconds = time.perf_counter() - start
     return {"images_per_second": stats.images / epoch_seconds,
@@ -246,8 +262,10 @@ def plan(args, data):
                 ("hybrid", "this project, hybridized (the GPU default)", "ours, hybridized"),
                 ("gluoncv", GLUONCV + " every batch, MXNet's default OpenMP threads)", "GluonCV script, its threads"),
                 ("gluoncv-omp", GLUONCV + " every batch) with OMP_NUM_THREADS = all cores", "GluonCV script, all cores"),
-                ("pytorch", "PyTorch 2, same architecture, channels-last", "PyTorch 2, channels-last")):
-            ok = impl != "pytorch" or _installed("torch")
+                ("pytorch", "PyTorch 2, same architecture, channels-last", "PyTorch 2, channels-last"),
+                ("bf16", "this project, --dtype bfloat16 (AMP, hybridized)", "ours, bf16"),
+                ("pytorch-bf16", "PyTorch 2, bf16 autocast, channels-last", "PyTorch 2, bf16 autocast")):
+            ok = (not impl.startswith("pytorch") or _installed("torch")) and ("bf16" not in impl or BF16)
             spec = {"kind": "train_step", "default_threads": impl == "gluoncv",
                     "args": {"impl": impl, "n": n, "batch": b, "steps": steps}}
             rows.append((f"train/{impl}/{name}", f"{name} training step: {label}", f"{name}: {short}",
@@ -258,6 +276,12 @@ def plan(args, data):
                      f"preprocess_threads={threads} (ratio: vs the step alone on the same batches)",
                      f"epoch, {threads} decode thread{'s' if threads > 1 else ''}", "epoch (vs the step alone)",
                      {"kind": "epoch", "args": {"data_dir": data["cifar"], "n": n0, "batch": b, "threads": threads}}))
+    top = max(args.data_threads)
+    rows.append(("epoch/bf16", f"ResNet-{6 * n0 + 2} epoch via ImageRecordIter in bf16, preprocess_threads={top} "
+                 f"(ratio: vs the bf16 step alone on the same batches)", f"bf16 epoch, {top} decode threads",
+                 "epoch (vs the step alone)", {"kind": "epoch", "args": {"data_dir": data["cifar"], "n": n0, "batch": b,
+                                                                         "threads": top, "dtype": "bfloat16"}}
+                 if BF16 else None))
     for ds, label in (("cifar", "CIFAR 40x40 PNG, crop 32 + flip"),
                       ("miniplaces", "Mini-Places2 128x128 JPEG, scale jitter + crop 112 + flip")):
         for threads in (1, 2):
@@ -348,7 +372,7 @@ def summarize(rows, results):
         runs = [r for r in results.get(rid, []) if "error" not in r]
         row = {"label": label, "short": short, "group": group}
         if spec is None:
-            out[rid] = {**row, "status": "not installed"}
+            out[rid] = {**row, "status": "no bf16 CPU" if "bf16" in rid and not BF16 else "not installed"}
         elif not runs:
             out[rid] = {**row, "status": "failed", "error": (results.get(rid) or [{}])[0].get("error")}
         else:
@@ -394,6 +418,11 @@ def report(out, meta):
             lines.append(f"  {ds}: preprocess_threads=1 gives {per_core:,.0f} images/s: neon's Titan X rate "
                          f"({NEON_TITAN_X:,.0f}/s) needs {NEON_TITAN_X / per_core:.1f} cores, a modern GPU "
                          f"(~{MODERN_GPU:,}/s) {MODERN_GPU / per_core:.0f}")
+    fp32_epochs = sorted((k for k in out if k.startswith("epoch/threads")), key=lambda k: int(k[len("epoch/threads"):]))
+    e32, e16 = out.get(fp32_epochs[-1] if fp32_epochs else "", {}), out.get("epoch/bf16", {})
+    if e32.get("status") == e16.get("status") == "ok":  # the same decode threads
+        lines.append(f"  end to end, an epoch in bf16 runs {e16['images_per_second'] / e32['images_per_second']:.2f}x "
+                     f"the fp32 epoch (the training default)")
     for impl in ("imperative", "hybrid"):
         over = out.get(f"overhead/{impl}/batch2")
         if over and over["status"] == "ok":

@@ -36,6 +36,9 @@ def contexts(gpus="", cpus=1):
 
 
 def check_dtype(dtype, ctxs):
+    if dtype == "bfloat16":
+        from .precision import check_bf16
+        check_bf16(ctxs)
     if dtype == "float16" and ctxs[0].device_type != "gpu":
         raise UserError("--dtype float16 needs GPUs (MXNet's CPU float16 kernels are slow and partial); "
                         "use --dtype float32 on the CPU")

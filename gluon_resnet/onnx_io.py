@@ -33,6 +33,8 @@ def metadata_for(state, selection):
                                "forward pass per scale, average the softmax probabilities over the scales",
         "trained_epoch": str(state.epoch),
         "epoch_selection": selection,  # "final", or "best": selected on the validation set
+        # The graph is float32 whatever the training ran in: bfloat16 (AMP) keeps fp32 weights.
+        "training_dtype": getattr(state.config, "dtype", "float32"),
     }
 
 

@@ -56,7 +56,7 @@ def _namespaces():
 @contextlib.contextmanager
 def bf16_amp():
     """AMP (bfloat16, default lists) inside the block; mx.symbol / mx.ndarray exactly as before after it."""
-    from mxnet.contrib import amp
+    from mxnet.contrib.amp import amp  # the module that holds AMP's state, not the package
     modules = _namespaces()
     saved = [(m, dict(vars(m))) for m in modules]
     state = (amp._amp_initialized, amp._loss_scaler)
@@ -74,10 +74,9 @@ def bf16_amp():
         amp._amp_initialized, amp._loss_scaler = state
 
 
-def trace_in_bf16(net, batch_shape, ctxs):
-    """Trace hybridized `net`'s graph with bf16 casts: one inference-mode forward pass per device
-    under bf16_amp()."""
+def trace_in_bf16(net, batch_shape, ctx):
+    """Trace hybridized `net`'s graph with bf16 casts under bf16_amp(): one inference-mode forward
+    pass (every device then runs the same cached graph)."""
     import mxnet as mx
     with bf16_amp():
-        for ctx in ctxs:
-            net(mx.nd.zeros(batch_shape, ctx=ctx)).wait_to_read()
+        net(mx.nd.zeros(batch_shape, ctx=ctx)).wait_to_read()

@@ -27,6 +27,7 @@ from .iterators import epoch_seed, train_iter, val_iter
 from .models import ModelSpec
 from .options import DEFAULTS
 from .plots import plot_run
+from .precision import trace_in_bf16
 from .run import Run, RunState, Score, load_parameters
 from .summary import count_parameters
 from .workers import WorkerGroup
@@ -138,6 +139,13 @@ def make_trainer(net, cfg, iters_per_epoch, group=None):
 
 # ---------------------------------------------------------------- one epoch
 
+def scores(net, x, dtype="float32"):
+    """The network's class scores for `x`, in float32 (numpy has no bfloat16): a float16 network takes
+    float16 input; a bfloat16 one (AMP) takes float32 and casts inside its graph."""
+    out = net(x.astype(dtype, copy=False) if dtype == "float16" else x)
+    return out.astype("float32", copy=False)
+
+
 def train_step(net, trainer, loss_fn, data, label, ctxs, dtype="float32", grad_scale=None):
     """Forward/backward of one batch split over `ctxs`, then one update from the gradients summed over
     the devices (and over the workers of a dist kvstore), divided by `grad_scale`: the number of images
@@ -145,7 +153,7 @@ def train_step(net, trainer, loss_fn, data, label, ctxs, dtype="float32", grad_s
     xs = gluon.utils.split_and_load(data, ctxs, even_split=False)
     ys = gluon.utils.split_and_load(label, ctxs, even_split=False)
     with autograd.record():
-        outs = [net(x.astype(dtype, copy=False)) for x in xs]
+        outs = [scores(net, x, dtype) for x in xs]
         losses = [loss_fn(o, y) for o, y in zip(outs, ys)]
     autograd.backward(losses)
     trainer.step(grad_scale or data.shape[0])
@@ -226,10 +234,10 @@ def validate(net, batches, ctxs, dtype="float32"):
     for batch in batches:
         keep = batch.data[0].shape[0] - batch.pad
         xs = gluon.utils.split_and_load(batch.data[0], ctxs, even_split=False)
-        scores = np.concatenate([net(x.astype(dtype, copy=False)).asnumpy() for x in xs])[:keep]
+        out = np.concatenate([scores(net, x, dtype).asnumpy() for x in xs])[:keep]
         labels = batch.label[0].asnumpy()[:keep].astype(int)
-        wrong1 += int(topk_wrong(scores, labels, 1).sum())
-        wrong5 += int(topk_wrong(scores, labels, 5).sum())
+        wrong1 += int(topk_wrong(out, labels, 1).sum())
+        wrong5 += int(topk_wrong(out, labels, 5).sum())
         seen += keep
     return wrong1 / seen, wrong5 / seen
 
@@ -322,9 +330,9 @@ def _build(config, meta, run, resume_from, ctxs, group, iters):
     np.random.seed(config.seed)
     spec = ModelSpec(meta.family, config.n, config.shortcut, meta.num_classes)
     net = spec.build(ctx=ctxs)
-    if config.dtype != "float32":
+    if config.dtype == "float16":
         net.cast(config.dtype)
-    if ctxs[0].device_type == "gpu" or config.hybridize:
+    if ctxs[0].device_type == "gpu" or config.hybridize or config.dtype == "bfloat16":
         # On GPUs the static graph is the fast path. On the CPU it depends on the CPU (docs/performance.md):
         # imperative steps measured 1.40x the hybridized ones on an AVX-512 machine (MXNet's hybridized
         # BatchNorm backward falls back to slow oneDNN reference kernels there), 0.76-0.85x on an AVX2
@@ -332,7 +340,7 @@ def _build(config, meta, run, resume_from, ctxs, group, iters):
         net.hybridize(static_alloc=True, static_shape=True)
     trainer = make_trainer(net, config, iters, group)
     if resume_from is None:
-        return net, trainer, 0, None
+        return _traced(net, config, meta, ctxs), trainer, 0, None
     params, states = run.params_and_states(resume_from)
     load_parameters(net, params, ctx=ctxs)
     try:
@@ -340,7 +348,14 @@ def _build(config, meta, run, resume_from, ctxs, group, iters):
     except Exception as e:  # a .states file from before checksums were recorded
         raise UserError(f"{states} cannot be loaded ({type(e).__name__}): the file is damaged") from None
     log.info(f"resuming {run.dir} after epoch {resume_from.epoch} (update {resume_from.num_update})")
-    return net, trainer, resume_from.epoch, resume_from.best
+    return _traced(net, config, meta, ctxs), trainer, resume_from.epoch, resume_from.best
+
+
+def _traced(net, config, meta, ctxs):
+    """A bfloat16 network gets its graph traced with AMP's casts now, AMP on only meanwhile (precision.py)."""
+    if config.dtype == "bfloat16":
+        trace_in_bf16(net, (1, 3, meta.crop_size, meta.crop_size), ctxs[0])
+    return net
 
 
 def fit(args):

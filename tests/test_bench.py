@@ -21,3 +21,17 @@ def test_smallest_configuration_runs_and_reports(tmp_path):
     torch = rows["train/pytorch/ResNet-20"]  # an optional peer: measured, or said to be absent
     assert torch["status"] in ("ok", "not installed")
     assert os.path.exists(tmp_path / "out" / result.replace(".json", ".png"))
+
+
+def test_bf16_rows_run_where_the_cpu_has_bf16_and_say_so_elsewhere(tmp_path):
+    from gluon_resnet.precision import bf16_supported
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench.py"), "--quick", "--rounds", "1",
+                        "--steps", "1", "--only", "train/imperative,train/bf16", "--out", str(tmp_path / "out"),
+                        "--cache", str(tmp_path / "cache")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    [result] = [f for f in os.listdir(tmp_path / "out") if f.endswith(".json")]
+    bf16 = json.load(open(tmp_path / "out" / result))["rows"]["train/bf16/ResNet-20"]
+    if bf16_supported():
+        assert bf16["status"] == "ok" and bf16["images_per_second"] > 0 and bf16["ratio"] > 0
+    else:
+        assert bf16["status"] == "no bf16 CPU"

@@ -185,7 +185,7 @@ def test_bad_input_to_every_tool(tmp_path, onnx_run, packed_cifar):
     cases = [
         ((train, "--data-dir", zero_data, "--save-dir", tmp_path / "r"), zero_data / "dataset.json"),
         ((train, "--data-dir", a_file, "--save-dir", tmp_path / "r"), a_file),
-        ((train, "--data-dir", packed_cifar, "--save-dir", a_file), a_file),
+        ((train, "--data-dir", packed_cifar, "--batch-size", 4, "--save-dir", a_file), a_file),
         ((train, "--data-dir", packed_cifar, "--gpus", "0", "--save-dir", tmp_path / "r"), "--gpus"),
         ((train, "--data-dir", packed_cifar, "--dtype", "float16", "--save-dir", tmp_path / "r"), "float16"),
         ((train, "--data-dir", packed_cifar, "--kv-store", "nccl", "--save-dir", tmp_path / "r"), "nccl"),
