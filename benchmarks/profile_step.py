@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 from mxnet import autograd, gluon  # noqa: E402
 
 from gluon_resnet import get_model  # noqa: E402
+from gluon_resnet.training import scores  # noqa: E402
 
 
 def main():
@@ -26,11 +27,17 @@ def main():
     p.add_argument("--steps", type=positive_int, default=10)
     p.add_argument("--batch-size", type=positive_int, default=128)
     p.add_argument("--hybridize", action="store_true")
+    p.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32",
+                   help="bfloat16: AMP, hybridized, as train.py --dtype bfloat16 (CPUs with AVX512-BF16 or AMX)")
     p.add_argument("--top", type=positive_int, default=15)
     args = p.parse_args()
     net = get_model("cifar10", args.n)
-    if args.hybridize:
+    if args.hybridize or args.dtype == "bfloat16":
         net.hybridize(static_alloc=True, static_shape=True)
+    if args.dtype == "bfloat16":
+        from gluon_resnet.precision import check_bf16, trace_in_bf16
+        check_bf16([mx.cpu()])
+        trace_in_bf16(net, (1, 3, 32, 32), mx.cpu())
     trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1, "momentum": 0.9, "wd": 1e-4})
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     x = mx.nd.random.normal(shape=(args.batch_size, 3, 32, 32))
@@ -38,7 +45,7 @@ def main():
 
     def step():
         with autograd.record():
-            loss = loss_fn(net(x), y)
+            loss = loss_fn(scores(net, x, args.dtype), y)
         loss.backward()
         trainer.step(args.batch_size)
 
@@ -60,7 +67,8 @@ def main():
     # MX* entries are API calls (MXNDArrayWaitAll is the host waiting for the operators): not operator time.
     ops = {k: v for k, v in ops.items() if not k.startswith(("MX", "DeleteVariable", "["))}
     total = sum(ops.values())
-    print(f"ResNet-{6 * args.n + 2}, {'hybridized' if args.hybridize else 'imperative'}, batch {args.batch_size}, "
+    mode = "bf16 (AMP, hybridized)" if args.dtype == "bfloat16" else "hybridized" if args.hybridize else "imperative"
+    print(f"ResNet-{6 * args.n + 2}, {mode}, batch {args.batch_size}, "
           f"{args.steps} steps: operator time per step {total / args.steps:.1f} ms")
     for name, ms in sorted(ops.items(), key=lambda kv: -kv[1])[:args.top]:
         print(f"  {name:<48}{ms / args.steps:>9.2f} ms/step  {100 * ms / total:5.1f} %")

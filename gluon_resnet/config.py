@@ -74,7 +74,7 @@ class TrainConfig:
                                 f"{show(value)}; leave it out to continue the run as it was, or start a new run "
                                 f"in another --save-dir")
         cfg = replace(self, **{k: v for k, v in given.items() if k not in TRAINING})
-        (kind, count), (new_kind, new_count) = self.devices(), cfg.devices()
+        (kind, count), (_, new_count) = self.devices(), cfg.devices()
         if new_count != count:
             # Each device normalizes its own share of the batch: BatchNorm's statistics, so the steps, change.
             was = f"--gpus {self.gpus}" if self.gpus else f"--cpus {self.cpus}"
