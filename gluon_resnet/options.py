@@ -89,8 +89,8 @@ def train_parser(description=None):
                         "keeps its momentum on the servers, where no checkpoint can save it")
     h.add_argument("--dtype", choices=["float32", "float16", "bfloat16"],
                    help="float16: multi-precision SGD (GPU only); bfloat16: mixed precision on CPUs with "
-                        "AVX512-BF16 or AMX (MXNet's AMP, fp32 weights; 1.5x fp32 measured on 2 cores), "
-                        "hybridized")
+                        "AVX512-BF16 or AMX (MXNet's AMP, fp32 weights), hybridized; its speed-up depends on "
+                        "the CPU (docs/performance.md)")
     h.add_argument("--hybridize", action="store_true", default=None,
                    help="train the static graph on the CPU too (GPUs always do). Faster on some CPUs, slower on "
                         "others: measured 1.18-1.32x on an AVX2 AMD EPYC, 0.71x on an AVX-512 machine, where "
