@@ -1,18 +1,34 @@
 # Two entry points: `make demo` (the whole pipeline on the embedded digits data) and `make test`.
-# Both create .venv with Python 3.11 on first use; later runs skip the install unless setup.cfg changed.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Both create .venv on first use with the newest supported Python found here; later runs skip the
+# install unless setup.cfg, pyproject.toml or constraints.txt changed. `make PYTHON=/path/to/python` wins.
+SUPPORTED := 3.13 3.12 3.11 3.10
+# A python3.X that runs and can make a venv (a pyenv shim for a version not selected does neither).
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(firstword $(foreach v,$(SUPPORTED),$(shell python$(v) -c 'import venv, ensurepip' >/dev/null 2>&1 && echo python$(v))) python3)
+endif
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+PIP    := $(PY) -m pip install -q -c constraints.txt
+CHECK_PYTHON := import sys; v = sys.version_info[:2]; sys.exit(None if (3, 10) <= v <= (3, 13) else \
+  "gluon-resnet runs on Python 3.10 to 3.13 (MXNet 1.9.1 with the numpy, onnx and OpenVINO wheels those have), " \
+  "not %d.%d: run make PYTHON=/path/to/python3.13 (or 3.12, 3.11, 3.10)" % v)
 
 .PHONY: demo test clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
+	@$(PYTHON) -c '$(CHECK_PYTHON)'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -c 'import sys; assert (3, 8) <= sys.version_info[:2] <= (3, 11), \
-	  "gluon-resnet needs Python 3.8-3.11 (MXNet 1.9.1); run: make PYTHON=/path/to/python3.11"'
+	@$(PY) -c '$(CHECK_PYTHON)'
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	@# The mxnet wheel declares numpy<2.0, which has no Python 3.13 wheel (pip would try to build numpy 1.26
+	@# from source and fail): there it is installed alone, and setup.cfg lists what it really needs.
+	if $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 13))'; then $(PIP) --no-deps mxnet==1.9.1; fi
+	$(PIP) -e '.[test]'
+	@# gluoncv pulls in opencv-python, the GUI build, whose cv2 replaces the headless one and fails to load
+	@# on a server without X libraries (mxnet.recordio then silently runs without OpenCV).
+	$(PY) -m pip uninstall -q -y opencv-python
+	$(PIP) --force-reinstall --no-deps opencv-python-headless
 	@touch $@
 
 demo: $(STAMP)

@@ -50,9 +50,10 @@ def _timed(step, n, finish=lambda: None, warmup=3):
 def _mx_step(net, batch, optimizer="sgd", read_every_batch=False, dtype="float32"):
     """A training step on random data: ours keeps the loss on the device; GluonCV's script reads it back.
     bfloat16: the AMP-traced network's scores cast to fp32 for the loss, as training does."""
-    import mxnet as mx
     import numpy as np
-    from mxnet import autograd, gluon
+
+    from gluon_resnet.compat import mx
+    autograd, gluon = mx.autograd, mx.gluon
     trainer = gluon.Trainer(net.collect_params(), optimizer, {"learning_rate": 0.1, "momentum": 0.9, "wd": 1e-4})
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     x = mx.nd.random.normal(shape=(batch, 3, 32, 32))
@@ -76,7 +77,7 @@ def _mx_step(net, batch, optimizer="sgd", read_every_batch=False, dtype="float32
 
 def _bf16_net(net):
     """`net` hybridized with AMP's bf16 casts in its graph, as `--dtype bfloat16` trains it."""
-    import mxnet as mx
+    from gluon_resnet.compat import mx
 
     from gluon_resnet.precision import trace_in_bf16
     net.hybridize(static_alloc=True, static_shape=True)
@@ -87,7 +88,7 @@ def _bf16_net(net):
 def train_step(impl, n, batch, steps):
     if impl.startswith("pytorch"):
         return _torch_step(n, batch, steps, bf16=impl == "pytorch-bf16")
-    import mxnet as mx
+    from gluon_resnet.compat import mx
     if impl.startswith("gluoncv"):
         sys.modules["torch"] = None  # GluonCV 0.10.5 refuses to import beside torch >= 2 (the bench extra)
         from gluoncv.model_zoo import get_model as gluoncv_model
@@ -151,8 +152,8 @@ def epoch(data_dir, n, batch, threads, dtype="float32"):
     same batches held in memory (float32: imperative, as fit() trains on the CPU; bfloat16: AMP, hybridized)."""
     import argparse as ap
 
-    import mxnet as mx
-    from mxnet import gluon
+    from gluon_resnet.compat import mx
+    gluon = mx.gluon
 
     from gluon_resnet.dataset import read_meta
     from gluon_resnet.iterators import train_iter

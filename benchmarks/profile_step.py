@@ -13,12 +13,13 @@ from gluon_resnet.options import positive_int
 from gluon_resnet.threads import use_all_cores
 
 use_all_cores()  # before mxnet loads
-import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
-from mxnet import autograd, gluon  # noqa: E402
 
 from gluon_resnet import get_model  # noqa: E402
+from gluon_resnet.compat import mx  # noqa: E402
 from gluon_resnet.training import scores  # noqa: E402
+
+autograd, gluon = mx.autograd, mx.gluon
 
 
 def main():

@@ -1,5 +1,5 @@
 """Devices from MXNet's command-line conventions: `--gpus 0,1` (empty = CPU) or `--cpus N`."""
-import mxnet as mx
+from .compat import mx
 
 from .errors import UserError
 

@@ -5,7 +5,7 @@ and both read the same pixels from `multiscale_batches`, so their numbers are co
 """
 import time
 
-import mxnet as mx
+from .compat import mx
 import numpy as np
 
 from .iterators import multiscale_batches

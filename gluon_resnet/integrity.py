@@ -132,7 +132,7 @@ def _check_index(data_dir, fix):
 def undecodable_records(data_dir, split, limit=3):
     """[(record number, reason)] of the first records of a split that do not unpack or decode."""
     import cv2
-    import mxnet as mx
+    from .compat import mx
     import numpy as np
 
     from .dataset import split_path
@@ -160,7 +160,7 @@ def reading(data_dir, split):
     """Turn an MXNet decode failure while reading `split` into one line naming the file and record."""
     import struct
 
-    import mxnet as mx
+    from .compat import mx
     try:
         yield
     except (mx.base.MXNetError, struct.error) as e:

@@ -7,7 +7,7 @@ Make a new ImageRecordIter for every pass and never call reset(): in MXNet 1.9 r
 iterator drops the first batch, and the pass after a padded last batch skips the records that padded
 it. A per-epoch seed (`epoch_seed`) also makes epoch e reproducible, which exact resume needs.
 """
-import mxnet as mx
+from .compat import mx
 import numpy as np
 
 from .dataset import split_path

@@ -350,7 +350,8 @@ def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=N
         env["OMP_NUM_THREADS"] = str(max(1, threads.cores() // workers))
     job = Job(workers, servers, root, port or free_port("127.0.0.1" if _is_loopback(root) else ""), env, log,
               resume_hint)
-    serve = [sys.executable, "-c", "import mxnet"]  # a scheduler or server is MXNet imported with its role
+    # A scheduler or server is MXNet imported with its role (through the compat module, as everywhere).
+    serve = [sys.executable, "-c", "import gluon_resnet.compat"]
     job.start_local("scheduler", "scheduler", serve)  # on this machine, as MXNet's tracker does
     workdir = sync_dst_dir or os.getcwd()
     if sync_dst_dir and hosts:

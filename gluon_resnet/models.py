@@ -8,10 +8,10 @@ global average pooling -> linear without bias -> BatchNorm. Softmax belongs to t
 """
 from dataclasses import dataclass
 
-import mxnet as mx
-from mxnet.gluon import nn
-
+from .compat import mx
 from .recipes import family_of
+
+nn = mx.gluon.nn
 
 # neon's BatchNorm: running = 0.9 * running + 0.1 * batch, eps 1e-3 (Gluon's default eps is 1e-5).
 BN_MOMENTUM = 0.9

@@ -92,8 +92,9 @@ def convert(prefix, size):
     """MXNet's converter on `prefix`-symbol.json / -0000.params, asked for opset 13 with dynamic N, H, W.
     mx.onnx.export_model takes no opset (it uses the installed onnx's newest); its converter does."""
     import onnx
-    from mxnet.onnx.mx2onnx._export_helper import load_module
-    from mxnet.onnx.mx2onnx._export_onnx import MXNetGraph
+    from .compat import submodule
+    load_module = submodule("onnx.mx2onnx._export_helper").load_module
+    MXNetGraph = submodule("onnx.mx2onnx._export_onnx").MXNetGraph
     sym, params = load_module(prefix + "-symbol.json", prefix + "-0000.params")
     graph = MXNetGraph().create_onnx_graph_proto(sym, params, [(1, 3, size, size)], [onnx.TensorProto.FLOAT],
                                                  opset_version=OPSET, dynamic=True,

@@ -102,7 +102,8 @@ def pack(source, name, out, pad=None, pad_mode="mean", size=None, keep_bytes=Non
          seed=0, force=False, progress=True):
     """Pack `source` into `out`; returns its DatasetMeta. Unset pad / size / keep_bytes come from the
     dataset's DEFAULTS, so the library packs exactly as the command line does."""
-    from mxnet import recordio
+    from .compat import mx
+    recordio = mx.recordio
     from tqdm import tqdm
 
     d = DEFAULTS.get(name, PackDefaults())

@@ -44,8 +44,8 @@ def check_bf16(ctxs, flags=None):
 def _namespaces():
     """Every module amp.init() writes to: mx.symbol and mx.ndarray, their `op` and `_internal`
     modules and their per-prefix submodules (contrib, linalg, image, ...)."""
-    import mxnet as mx
-    from mxnet import base
+    from .compat import mx
+    base = mx.base
     found = []
     for root in (mx.symbol, mx.ndarray):
         found += [root, root.op, root._internal]
@@ -56,7 +56,8 @@ def _namespaces():
 @contextlib.contextmanager
 def bf16_amp():
     """AMP (bfloat16, default lists) inside the block; mx.symbol / mx.ndarray exactly as before after it."""
-    from mxnet.contrib.amp import amp  # the module that holds AMP's state, not the package
+    from .compat import submodule
+    amp = submodule("contrib.amp.amp")  # the module that holds AMP's state, not the package
     modules = _namespaces()
     saved = [(m, dict(vars(m))) for m in modules]
     state = (amp._amp_initialized, amp._loss_scaler)
@@ -77,6 +78,6 @@ def bf16_amp():
 def trace_in_bf16(net, batch_shape, ctx):
     """Trace hybridized `net`'s graph with bf16 casts under bf16_amp(): one inference-mode forward
     pass (every device then runs the same cached graph)."""
-    import mxnet as mx
+    from .compat import mx
     with bf16_amp():
         net(mx.nd.zeros(batch_shape, ctx=ctx)).wait_to_read()

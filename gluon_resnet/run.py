@@ -59,7 +59,7 @@ def read_json(path):
 
 def export_hybridized(net, size, prefix):
     """`prefix`-symbol.json + `prefix`-0000.params of `net` (input `data`), hybridized for export."""
-    import mxnet as mx
+    from .compat import mx
     net.hybridize()
     net(mx.nd.zeros((1, 3, size, size)))  # export needs one forward pass after hybridize()
     net.export(prefix, epoch=0)
@@ -67,7 +67,7 @@ def export_hybridized(net, size, prefix):
 
 def load_parameters(net, path, **kw):
     """net.load_parameters, with a file MXNet cannot read named in one line."""
-    import mxnet as mx
+    from .compat import mx
     try:
         net.load_parameters(path, **kw)
     except (mx.base.MXNetError, AssertionError) as e:
@@ -251,7 +251,7 @@ class Run:
 
     def load_model(self, which="final", ctx=None):
         """(network in float32 on `ctx`, RunState) of the `final` or `best` epoch."""
-        import mxnet as mx
+        from .compat import mx
         state, params = self.selected(which)
         net = state.model.build(initialize=False)
         load_parameters(net, params, ctx=ctx or mx.cpu(), cast_dtype=True, dtype_source="current")

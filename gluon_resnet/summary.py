@@ -1,8 +1,8 @@
 """Model size and cost: trainable parameters, forward multiply-adds, depth, and a summary table."""
-import mxnet as mx
-from mxnet.gluon import nn
-
+from .compat import mx
 from .models import get_model
+
+nn = mx.gluon.nn
 
 
 def count_parameters(net):

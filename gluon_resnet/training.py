@@ -13,11 +13,10 @@ import signal
 import time
 from dataclasses import dataclass, fields, replace
 
-import mxnet as mx
 import numpy as np
-from mxnet import autograd, gluon
 
 from . import devices, report
+from .compat import mx
 from .config import TrainConfig, show
 from .dataset import DatasetMeta, read_meta
 from .errors import Interrupted, TrainingDiverged, UserError
@@ -31,6 +30,8 @@ from .precision import trace_in_bf16
 from .run import Run, RunState, Score, load_parameters
 from .summary import count_parameters
 from .workers import WorkerGroup
+
+autograd, gluon = mx.autograd, mx.gluon
 
 log = logging.getLogger("gluon_resnet")
 

@@ -16,7 +16,7 @@ it; and each worker's gradient is applied on its own, so it never trains what on
 """
 import os
 
-import mxnet as mx
+from .compat import mx
 import numpy as np
 
 from .errors import JobError, UserError

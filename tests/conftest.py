@@ -9,7 +9,7 @@ from gluon_resnet.threads import use_all_cores
 
 use_all_cores()  # as the tools do, before mxnet loads: the tests run at the tools' speed
 import cv2  # noqa: E402
-import mxnet as mx  # noqa: E402
+from gluon_resnet.compat import mx  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 

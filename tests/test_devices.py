@@ -1,5 +1,5 @@
 """Device selection and its messages; GPU answers are faked where this machine has no CUDA."""
-import mxnet as mx
+from gluon_resnet.compat import mx
 import pytest
 
 from gluon_resnet import devices

@@ -1,5 +1,5 @@
 """ImageRecordIter pipelines and the multiscale reader, checked pixel by pixel against the records."""
-import mxnet as mx
+from gluon_resnet.compat import mx
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view

@@ -43,7 +43,7 @@ def test_shards_run_equal_batch_counts():
 
 
 def _weights(path):
-    import mxnet as mx
+    from gluon_resnet.compat import mx
     return {k: v.asnumpy() for k, v in mx.nd.load(str(path)).items() if "running" not in k}
 
 
@@ -51,7 +51,7 @@ def _weights(path):
 def test_two_workers_of_64_move_the_weights_as_one_process_of_128(tmp_path, packed_digits):
     """The digits, one epoch, no momentum or weight decay: 2 dist_sync workers x 64 images and one
     process x 128 take steps of the same size (the shards give other batches, so not the same steps)."""
-    import mxnet as mx
+    from gluon_resnet.compat import mx
     import numpy as np
 
     from gluon_resnet.models import ModelSpec

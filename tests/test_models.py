@@ -1,8 +1,8 @@
-import mxnet as mx
 import numpy as np
 import pytest
 
 from gluon_resnet import get_model
+from gluon_resnet.compat import mx
 from gluon_resnet.models import ResidualBlock, ZeroPadShortcut, init_params
 
 
@@ -66,7 +66,8 @@ def test_hybrid_equals_imperative_and_export_roundtrip(tmp_path, dataset, n, siz
 
 
 def test_every_batchnorm_follows_neon():
-    from mxnet.gluon import nn
+    from gluon_resnet.compat import mx
+    nn = mx.gluon.nn
 
     from gluon_resnet.summary import _blocks
     bns = [b for b in _blocks(get_model("cifar10", 3)) if isinstance(b, nn.BatchNorm)]

@@ -3,7 +3,7 @@ arithmetic exactly."""
 import os
 import tempfile
 
-import mxnet as mx
+from gluon_resnet.compat import mx
 import numpy as np
 import onnx
 import pytest

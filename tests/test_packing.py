@@ -3,7 +3,7 @@ import filecmp
 import os
 
 import cv2
-import mxnet as mx
+from gluon_resnet.compat import mx
 import numpy as np
 import pytest
 from conftest import as_archives, read_records

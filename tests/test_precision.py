@@ -6,10 +6,11 @@ import os
 import subprocess
 import sys
 
-import mxnet as mx
 import numpy as np
 import pytest
 from conftest import ROOT, train_args
+
+from gluon_resnet.compat import mx
 
 from gluon_resnet.errors import UserError
 from gluon_resnet.models import ModelSpec
@@ -64,7 +65,9 @@ def test_amp_is_scoped_to_the_graph_traced_inside(tmp_path):
 
 def _steps(dtype, batches, steps, seed=0):
     """Losses of `steps` SGD steps of a ResNet-8 on fixed batches, and its final parameters."""
-    from mxnet import autograd, gluon
+    from gluon_resnet.compat import mx
+    autograd = mx.autograd
+    gluon = mx.gluon
 
     from gluon_resnet.precision import trace_in_bf16
     from gluon_resnet.training import scores

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import cv2
-import mxnet as mx
+from gluon_resnet.compat import mx
 import numpy as np
 import onnx
 import pytest

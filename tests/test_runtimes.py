@@ -1,5 +1,5 @@
 """Every installed runtime runs the export and agrees with MXNet, at two sizes and batch sizes."""
-import mxnet as mx
+from gluon_resnet.compat import mx
 import numpy as np
 import pytest
 

@@ -1,10 +1,12 @@
 """Parameter and multiply-add counts against figures computed here by hand from the layer shapes, and
 against the paper's rounded parameter counts (He et al. 2015: 0.27M, 0.46M, 0.85M, 1.7M, option A)."""
 import pytest
-from mxnet.gluon import nn
 
 from gluon_resnet import count_macs, count_parameters, get_model, model_table
+from gluon_resnet.compat import mx
 from gluon_resnet.models import ProjectionShortcut
+
+nn = mx.gluon.nn
 
 PAPER_PARAMS = {3: 0.27e6, 5: 0.46e6, 9: 0.85e6, 18: 1.7e6}
 

@@ -8,7 +8,7 @@ import sys
 import time
 from argparse import Namespace
 
-import mxnet as mx
+from gluon_resnet.compat import mx
 import numpy as np
 import pytest
 from conftest import ROOT, train_args

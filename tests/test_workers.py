@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-import mxnet as mx
+from gluon_resnet.compat import mx
 import numpy as np
 import pytest
 from conftest import ROOT

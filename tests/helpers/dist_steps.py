@@ -5,7 +5,7 @@ process) and saves its parameters to OUT/rank<r>.params. Run by tools/launch.py.
 import sys
 from argparse import Namespace
 
-import mxnet as mx
+from gluon_resnet.compat import mx
 import numpy as np
 
 from gluon_resnet.models import ModelSpec

@@ -1,0 +1,201 @@
+"""gluon_resnet/compat.py: the one import of MXNet, and the numpy / onnx names it puts back.
+
+For the numpy installed and for older ones installed beside it (a `pip install --target` folder put first
+on the path of a subprocess, where this Python has wheels for them), it checks that the table of names
+says exactly which ones that numpy lacks, that MXNet fails without each name compat sets, and that each
+set name does what numpy 1.23 did (the expected values below were computed with numpy 1.23.5; on
+Python 3.11 the suite checks them against that numpy itself).
+"""
+import ast
+import json
+import math
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from gluon_resnet import compat
+
+# numpy releases beside the installed one whose missing names are checked too, where this Python has wheels:
+# 1.26 lacks only np.bool (Python 3.12's numpy), 2.0 the 2.0 removals but not in1d / trapz.
+OTHER_NUMPYS = ["1.26.4", "2.0.2"]
+CACHE = pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache")) / "gluon-resnet-tests"
+
+
+def _numpy_path(version):
+    """A folder holding numpy==`version` for this Python (installed once, kept in the user's cache);
+    None for the installed numpy."""
+    if version == np.__version__:
+        return None
+    where = CACHE / f"numpy-{version}-py{sys.version_info[0]}{sys.version_info[1]}"
+    if not (where / "numpy").is_dir():
+        r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--only-binary", ":all:",
+                            "--target", str(where), f"numpy=={version}"], capture_output=True, text=True)
+        if r.returncode:
+            pytest.skip(f"numpy {version} has no wheel for Python {sys.version_info[0]}.{sys.version_info[1]} here")
+    return str(where)
+
+
+def _run(code, numpy=None):
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    if numpy:
+        env["PYTHONPATH"] = os.pathsep.join([numpy, ROOT])
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
+
+
+NUMPYS = [np.__version__] + [v for v in OTHER_NUMPYS if v != np.__version__]
+
+
+@pytest.mark.parametrize("version", NUMPYS)
+def test_the_table_names_exactly_what_each_numpy_lacks(version):
+    """Without compat, numpy `version` lacks exactly the names the table says; with it, compat sets those."""
+    code = ("import json, warnings, numpy as np\nwarnings.simplefilter('ignore')\n"
+            f"names = {[e.name for e in compat.NUMPY_NAMES]!r}\n"
+            "def has(n):\n    try:\n        return hasattr(np, n)\n    except Exception:\n        return False\n"
+            "missing = [n for n in names if not has(n)]\n"
+            "import gluon_resnet.compat as c\n"
+            "print(json.dumps({'version': np.__version__, 'missing': missing, 'restored': c.RESTORED,"
+            " 'lacks_now': [n for n in names if not has(n)]}))")
+    r = _run(code, numpy=_numpy_path(version))
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["version"] == version
+    expected = [e.name for e in compat.NUMPY_NAMES if e.missing_in(compat._version(version))]
+    assert out["missing"] == expected
+    assert out["restored"] == expected and out["lacks_now"] == []
+
+
+def test_nothing_is_set_on_the_numpy_mxnet_was_built_for():
+    if np.__version__ != "1.23.5":
+        pytest.skip(f"numpy here is {np.__version__}")
+    assert compat.RESTORED == []
+
+
+def _needed_cases():
+    """Each name missing from the installed numpy, and np.bool (missing only from numpy 1.24-1.26)."""
+    for version in (np.__version__, "1.26.4"):
+        for entry in compat.NUMPY_NAMES:
+            if entry.missing_in(compat._version(version)) and (version == np.__version__ or entry.name == "bool"):
+                yield pytest.param(version, entry.name, id=f"numpy{version}-{entry.name}")
+
+
+# What makes MXNet use a name beyond `import mxnet` (the rest it reads at import).
+EXERCISE = {
+    "compat": "mx.np.pad(mx.np.ones((2, 2)), ((1, 1), (1, 1)), mode='constant')",
+    "Inf": "import mxnet.gluon.contrib.estimator",
+}
+PROGRAM = ("import sys, numpy as np\n"
+           "sys.modules['mxnet'] = None  # compat's own import of mxnet fails, after the names are back\n"
+           "try:\n    import gluon_resnet.compat\nexcept ImportError:\n    pass\n"
+           "del sys.modules['mxnet']\n"
+           "{remove}"
+           "import mxnet as mx\n" + "\n".join(EXERCISE.values()) + "\nprint('ran')")
+
+
+@pytest.mark.parametrize("version", (np.__version__, "1.26.4"))
+def test_mxnet_runs_with_the_names_back(version):
+    r = _run(PROGRAM.format(remove=""), numpy=_numpy_path(version))
+    assert r.returncode == 0 and r.stdout.strip().endswith("ran"), r.stderr[-1500:]
+
+
+@pytest.mark.parametrize("version,name", list(_needed_cases()))
+def test_mxnet_fails_without_each_restored_name(version, name):
+    """compat restores every name, then `name` is taken away again: importing and using MXNet must fail,
+    naming it, on a numpy that lacks it."""
+    remove = f"delattr(np, {name!r})\n" + ("sys.modules.pop('numpy.compat', None)\n" if name == "compat" else "")
+    r = _run(PROGRAM.format(remove=remove), numpy=_numpy_path(version))
+    assert r.returncode != 0 and name in r.stderr, (r.stdout, r.stderr[-1500:])
+
+
+def test_restored_names_do_what_numpy_1_23_did():
+    """Run on whatever provides the names here: numpy itself where it still has them, compat's where not."""
+    sign = lambda v: math.copysign(1.0, v)  # noqa: E731
+    assert np.PZERO == 0 and sign(np.PZERO) == 1 and np.NZERO == 0 and sign(np.NZERO) == -1
+    assert np.PINF == np.Inf == math.inf and np.NINF == -math.inf and math.isnan(np.NaN) and math.isnan(np.NAN)
+    a = np.array([[1, 0], [1, 1]])
+    assert np.alltrue(a, axis=0).tolist() == [True, False] and np.alltrue(a) is np.False_
+    assert np.sometrue(a, axis=1).tolist() == [True, True] and np.sometrue(np.zeros(3)) is np.False_
+    assert np.product([[1, 2], [3, 4]], axis=1).tolist() == [2, 12] and np.product([]) == 1.0
+    assert np.round_([0.5, 1.5, 2.5, 2.675], 0).tolist() == [0.0, 2.0, 2.0, 3.0]
+    assert np.round_([1.2345, -2.675], 2).tolist() == [1.23, -2.68]
+    assert np.msort(np.array([[3, 1], [2, 4], [1, 0]])).tolist() == [[1, 0], [2, 1], [3, 4]]
+    assert np.in1d([[1, 2], [3, 4]], [2, 3]).tolist() == [False, True, True, False]
+    assert np.in1d([1, 2, 3], [2], invert=True).tolist() == [True, False, True]
+    assert np.trapz([1, 2, 3]) == 4.0 and np.trapz([1, 2, 3], x=[0, 1, 3]) == 6.5
+    assert np.trapz([[1, 2], [3, 4]], axis=0).tolist() == [2.0, 3.0]
+    for f in ("mirr", "npv", "pmt", "ppmt", "pv", "rate"):
+        with pytest.raises(RuntimeError, match=f"the function {f} was removed from NumPy version 1.20"):
+            getattr(np, f)(0.1, 1, 1)
+    import numpy.compat
+    assert numpy.compat.basestring is str
+
+
+def test_restored_functions_are_distinct_from_what_they_call():
+    """MXNet's __array_function__ table is keyed by the function object: an alias would take the
+    entry of the function it aliases."""
+    for restored, target in (("alltrue", "all"), ("sometrue", "any"), ("product", "prod")):
+        assert getattr(np, restored) is not getattr(np, target)  # (numpy 1.23's round_ is its round)
+    from mxnet.numpy_dispatch_protocol import _NUMPY_ARRAY_FUNCTION_DICT as table
+    assert all(getattr(np, n) in table for n in ("sometrue", "round_", "product", "any", "round", "prod"))
+    x = compat.mx.np.array([[0.0, 1.0], [1.0, 1.0]])
+    assert bool(np.sometrue(x)) and float(np.product(x)) == 0.0
+
+
+def test_onnx_mapping_matches_onnx_own():
+    """compat's onnx.mapping (supplied where onnx >= 1.19 has none) holds what the installed onnx's does."""
+    import importlib.util
+
+    import onnx
+    ours = importlib.util.module_from_spec(compat._OnnxMappingFinder().find_spec("onnx.mapping"))
+    try:
+        from onnx import mapping
+    except ImportError:
+        pytest.skip(f"onnx {onnx.__version__} has no onnx.mapping to compare with")
+    if mapping is ours or not hasattr(mapping, "TENSOR_TYPE_TO_NP_TYPE"):
+        pytest.skip("onnx.mapping here is compat's own")
+    for dtype, t in ours.NP_TYPE_TO_TENSOR_TYPE.items():
+        assert mapping.NP_TYPE_TO_TENSOR_TYPE[dtype] == t, dtype
+    for t, dtype in mapping.TENSOR_TYPE_TO_NP_TYPE.items():
+        if t in ours.TENSOR_TYPE_TO_NP_TYPE:
+            assert ours.TENSOR_TYPE_TO_NP_TYPE[t] == dtype, t
+    float_types = [onnx.TensorProto.FLOAT, onnx.TensorProto.INT64, onnx.TensorProto.FLOAT16, onnx.TensorProto.BOOL]
+    assert all(t in ours.TENSOR_TYPE_TO_NP_TYPE for t in float_types)
+
+
+SOURCES = [p for d in ("gluon_resnet", "tools", "onnx_export", "benchmarks", "tests")
+           for p in sorted(pathlib.Path(ROOT, d).rglob("*.py"))]
+
+
+def _imports_mxnet(path):
+    tree = ast.parse(path.read_text(), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "mxnet" for a in node.names):
+            yield node.lineno
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "mxnet" and not node.level:
+            yield node.lineno
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and \
+                re.search(r"(^|[;\n])\s*(import|from) mxnet\b|__import__\(.mxnet", node.value):  # python -c code
+            yield node.lineno
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in \
+                ("__import__", "import_module") and node.args and isinstance(node.args[0], ast.Constant) and \
+                str(node.args[0].value).split(".")[0] == "mxnet":
+            yield node.lineno
+
+
+def test_only_compat_imports_mxnet():
+    own = {pathlib.Path(ROOT, "gluon_resnet", "compat.py"), pathlib.Path(__file__)}
+    found = [f"{p.relative_to(ROOT)}:{line}" for p in SOURCES if p not in own for line in _imports_mxnet(p)]
+    assert found == []
+
+
+def test_pools_name_their_start_method():
+    """Python 3.14 makes forkserver Linux's default; the project's pools say which method they use."""
+    bare = [f"{p.relative_to(ROOT)}:{i}" for p in SOURCES for i, line in enumerate(p.read_text().splitlines(), 1)
+            if re.search(r"multiprocessing\.(Pool|Process)\(", line)]
+    assert bare == []
+
