@@ -16,8 +16,16 @@ CHECK_PYTHON := import sys; v = sys.version_info[:2]; sys.exit(None if (3, 10) <
 
 .PHONY: demo test clean
 
+# libmxnet.so loads libgomp and (through the libgfortran it bundles) libquadmath from the system; minimal
+# Debian and Ubuntu images lack them. Installed where missing (Debian packages; needs root).
+SYSTEM_LIBS := gomp:libgomp1 quadmath:libquadmath0
+MISSING_LIBS = $(foreach l,$(SYSTEM_LIBS),$(if $(shell $(PYTHON) -c 'import ctypes.util, sys; \
+  sys.exit(ctypes.util.find_library("$(word 1,$(subst :, ,$(l)))") is None)' && echo found),,$(word 2,$(subst :, ,$(l)))))
+
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	@$(PYTHON) -c '$(CHECK_PYTHON)'
+	@test -z "$(strip $(MISSING_LIBS))" || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	  --no-install-recommends $(MISSING_LIBS)) || echo "could not install $(MISSING_LIBS), which MXNet needs"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -c '$(CHECK_PYTHON)'
 	$(PY) -m pip install -q --upgrade pip
@@ -25,6 +33,7 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	@# from source and fail): there it is installed alone, and setup.cfg lists what it really needs.
 	if $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 13))'; then $(PIP) --no-deps mxnet==1.9.1; fi
 	$(PIP) -e '.[test]'
+	@$(PY) -c 'import sys; sys.version_info >= (3, 13) and print("(pip says mxnet requires numpy<2.0: expected, see setup.cfg)")'
 	@# gluoncv pulls in opencv-python, the GUI build, whose cv2 replaces the headless one and fails to load
 	@# on a server without X libraries (mxnet.recordio then silently runs without OpenCV).
 	$(PY) -m pip uninstall -q -y opencv-python

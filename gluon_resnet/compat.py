@@ -158,20 +158,34 @@ class _OnnxMappingFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         pass
 
 
-def _require_distutils():
-    """MXNet imports `distutils.version` (in the standard library until Python 3.12; setuptools
-    carries a copy after that)."""
-    if importlib.util.find_spec("distutils") is None:
-        raise ImportError(f"MXNet 1.9.1 imports distutils, which Python {sys.version_info[0]}.{sys.version_info[1]} "
-                          f"no longer ships: install setuptools ({sys.executable} -m pip install setuptools)")
+# Shared libraries libmxnet.so loads from the system (the wheel bundles the rest), and their Debian packages.
+SYSTEM_LIBRARIES = {"libgomp.so.1": "libgomp1", "libquadmath.so.0": "libquadmath0"}
+
+
+def _import_mxnet():
+    """`import mxnet`, with a missing piece of the installation said in one line (SetupError)."""
+    from .errors import SetupError
+    python = f"Python {sys.version_info[0]}.{sys.version_info[1]}"
+    if importlib.util.find_spec("mxnet") is None:
+        raise SetupError(f"MXNet is not installed for {python}: {sys.executable} -m pip install --no-deps mxnet==1.9.1 "
+                         f"(or run make, which installs everything)")
+    if importlib.util.find_spec("distutils") is None:  # MXNet imports distutils.version
+        raise SetupError(f"MXNet 1.9.1 imports distutils, which {python} no longer ships: "
+                         f"{sys.executable} -m pip install setuptools (it carries a copy)")
+    try:
+        return importlib.import_module("mxnet")
+    except OSError as e:
+        missing = next((lib for lib in SYSTEM_LIBRARIES if lib in str(e)), None)
+        if missing is None:
+            raise
+        raise SetupError(f"MXNet's libmxnet.so needs {missing}, which this machine lacks: install it "
+                         f"(Debian, Ubuntu: apt-get install {SYSTEM_LIBRARIES[missing]})") from None
 
 
 RESTORED = restore_numpy()
 if not any(isinstance(f, _OnnxMappingFinder) for f in sys.meta_path):
     sys.meta_path.append(_OnnxMappingFinder())
-_require_distutils()
-
-import mxnet as mx  # noqa: E402  (after the names above are back)
+mx = _import_mxnet()
 
 
 def submodule(name):

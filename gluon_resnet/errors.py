@@ -1,6 +1,6 @@
 """Errors that end a command with a one-line message and an exit code (no traceback).
 
-`UserError` is bad input the user can fix; `TrainingDiverged` and `Interrupted` are how a run ends
+`UserError` is bad input the user can fix; `SetupError` a missing piece of the installation; `TrainingDiverged` and `Interrupted` are how a run ends
 early. Command-line tools print `error: <message>` and exit with `exit_code`.
 """
 
@@ -12,6 +12,11 @@ class JobError(Exception):
 
 class UserError(JobError):
     """Bad input the user can fix: a missing file, a contradicting option, a corrupt record."""
+
+
+class SetupError(JobError):
+    """The installation lacks something MXNet needs (a package, a system library)."""
+    exit_code = 1
 
 
 class TrainingDiverged(JobError):

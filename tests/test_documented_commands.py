@@ -60,6 +60,10 @@ NOT_RUN = {
     ".venv/bin/pip uninstall -y mxnet onnxruntime": "the GPU set-up: it would take MXNet from this suite's venv, "
                                                     "and CUDA 11 is not here",
     ".venv/bin/pip install -c constraints.txt -e '.[gpu]'": "the GPU set-up (mxnet-cu112 needs CUDA 11)",
+    "python3.13 -m venv .venv": "it would make the venv this suite runs in; make's set-up does the same",
+    ".venv/bin/pip install -c constraints.txt --no-deps mxnet==1.9.1": "make's set-up runs it on Python 3.13 "
+                                                                      "(CI: .ci/debian13)",
+    ".venv/bin/pip install -c constraints.txt -e '.[test]'": "make's set-up runs it; this suite's venv is its result",
 }
 # What each command makes, as its page says (paths in the workspace; `stdout:` a regular expression).
 MAKES = {
