@@ -72,7 +72,7 @@ def test_two_workers_of_64_move_the_weights_as_one_process_of_128(tmp_path, pack
     moved = {}
     for name in ("one", "two"):
         w = _weights(tmp_path / name / "checkpoint-0001.params")
-        moved[name] = np.sqrt(sum(((w[k] - init[k]) ** 2).sum() for k in init))
+        moved[name] = float(np.sqrt(sum(((w[k] - init[k]) ** 2).sum() for k in init)))
     json.dump(moved, open(tmp_path / "moved.json", "w"))
     print(f"weight change: 2 workers x 64 {moved['two']:.4f}, 1 process x 128 {moved['one']:.4f}, "
           f"ratio {moved['two'] / moved['one']:.3f}")
