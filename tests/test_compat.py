@@ -199,3 +199,14 @@ def test_pools_name_their_start_method():
             if re.search(r"multiprocessing\.(Pool|Process)\(", line)]
     assert bare == []
 
+
+
+def test_a_missing_system_library_is_one_line_naming_its_package(monkeypatch):
+    """What a minimal Debian 13 root without libquadmath0 gave (ctypes' OSError), said as a SetupError."""
+    from gluon_resnet.errors import SetupError
+
+    def fail(name):
+        raise OSError("libquadmath.so.0: cannot open shared object file: No such file or directory")
+    monkeypatch.setattr(compat.importlib, "import_module", fail)
+    with pytest.raises(SetupError, match=r"needs libquadmath\.so\.0, .* apt-get install libquadmath0\)$"):
+        compat._import_mxnet()
