@@ -7,9 +7,9 @@ entry of `NUMPY_NAMES` says which numpy releases lack the name and what in MXNet
 `tests/test_compat.py` shows, on the numpy installed, that each restored name is needed (MXNet fails
 without it) and behaves as the old numpy's did.
 
-Every process the project starts that imports MXNet imports this module first: the tools, the
-scheduler and server roles of a distributed job (`python -c "import gluon_resnet.compat"`), the packer's
-workers and the benchmark's subprocesses.
+Every process the project starts that uses MXNet imports it through this module: the tools, the
+scheduler and server roles of a distributed job (`python -c "import gluon_resnet.compat"`) and the
+benchmark's subprocesses (the packer's workers do not import MXNet).
 """
 import importlib
 import importlib.abc
@@ -24,9 +24,6 @@ import numpy as np
 
 def _version(text):
     return tuple(int(p) for p in text.split(".")[:2])
-
-
-NUMPY_VERSION = _version(np.__version__)
 
 
 @dataclass(frozen=True)
