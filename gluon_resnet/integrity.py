@@ -75,7 +75,7 @@ def _read_stamp(data_dir):
 
 
 def _write_stamp(data_dir, stamp):
-    from .run import write_json
+    from .fileio import write_json
     for path in _stamp_paths(data_dir):
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)

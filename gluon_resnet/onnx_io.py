@@ -12,7 +12,8 @@ from . import __version__
 from .errors import UserError
 from .hints import command
 from .onnx_graph import OPSET, portable
-from .run import Run, atomic, export_hybridized
+from .fileio import atomic
+from .run import Run, export_hybridized
 
 OUTPUT = "logits"
 PRODUCER = "gluon-resnet"

@@ -13,6 +13,7 @@ import numpy as np
 
 from .dataset import META_FILE, OUTPUTS, SPLITS, DatasetMeta, split_path, write_meta
 from .errors import UserError
+from .fileio import replace
 from .integrity import digest
 from .recipes import RECIPES, family_of
 
@@ -156,7 +157,7 @@ def pack(source, name, out, pad=None, pad_mode="mean", size=None, keep_bytes=Non
         if os.path.exists(os.path.join(out, META_FILE)):
             os.remove(os.path.join(out, META_FILE))  # the old set is incomplete from here on
         for fname in OUTPUTS:  # dataset.json last: its presence marks a complete pack
-            os.replace(os.path.join(tmp, fname), os.path.join(out, fname))
+            replace(os.path.join(tmp, fname), os.path.join(out, fname))
         return meta
     finally:
         if pool:

@@ -8,8 +8,9 @@
     model-symbol.json / model-0000.params      the exported MXNet model (input `data`)
     model.onnx, model.int8.onnx, verify.json   ONNX exports and their check
 
-Every file is written atomically (temporary name, then rename). A checkpoint counts once its .json
-exists: that file is written last. This is the only module that knows these names.
+Every file but train.log and the plot is written atomically and flushed to the disk (fileio: temporary
+name, fsync, rename, fsync of the folder); metrics.jsonl is appended a flushed line at a time. A
+checkpoint counts once its .json exists: that file is written last.
 """
 import glob
 import json
@@ -23,6 +24,7 @@ from dataclasses import asdict, dataclass
 from .config import TrainConfig
 from .dataset import DatasetMeta
 from .errors import UserError
+from .fileio import append_line, atomic, read_json, replace, write_json
 from .hints import command
 from .integrity import check_file, digest
 from .models import ModelSpec
@@ -30,31 +32,6 @@ from .models import ModelSpec
 log = logging.getLogger("gluon_resnet")
 KEEP_LAST = 3
 SELECTIONS = ("final", "best")   # which epoch a model comes from: the last one, or the best on validation
-
-
-def atomic(path, write):
-    """`write(tmp_path)`, then rename over `path`: a reader never sees a partial file. The temporary
-    name is unique across hosts sharing the folder (pids are not)."""
-    tmp = f"{path}.tmp-{uuid.uuid4().hex}"
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def write_json(path, obj):
-    def write(tmp):
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=2)
-            f.write("\n")
-    atomic(path, write)
-
-
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)
 
 
 def export_hybridized(net, size, prefix):
@@ -265,7 +242,7 @@ class Run:
         try:
             export_hybridized(net, state.dataset.crop_size, tmp)
             for suffix in ("-0000.params", "-symbol.json"):  # symbol last: readers look for it first
-                os.replace(tmp + suffix, self.mxnet_prefix + suffix)
+                replace(tmp + suffix, self.mxnet_prefix + suffix)
         finally:
             for suffix in ("-0000.params", "-symbol.json"):
                 if os.path.exists(tmp + suffix):
@@ -275,8 +252,7 @@ class Run:
     # ------------------------------------------------------------ records
 
     def append_metrics(self, row):
-        with open(self.metrics, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_line(self.metrics, json.dumps(row))
 
     def read_metrics(self):
         if not os.path.exists(self.metrics):
