@@ -27,6 +27,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -68,6 +69,79 @@ def read_hostfile(path):
     if not hosts:
         raise UserError(f"--hostfile {path} lists no host")
     return hosts
+
+
+# ---------------------------------------------------------------- ssh: the user's settings, host keys checked
+
+# On first contact ssh remembers a host's key in known_hosts; a key that changed later is refused. The
+# user's ssh_config (or --ssh-config) says otherwise where it sets StrictHostKeyChecking.
+HOST_KEY_POLICY = "accept-new"
+
+
+def ssh_config_file(user_config=None):
+    """The path of a temporary ssh config for the job: the user's settings (--ssh-config, else
+    ~/.ssh/config), then the system's, then the launcher's defaults. ssh keeps the first value it reads
+    for each option, so whatever the user's files set wins. The caller removes it."""
+    user_config = user_config or os.path.expanduser("~/.ssh/config")
+    lines = [f"Include {os.path.abspath(p)}" for p in (user_config, "/etc/ssh/ssh_config") if os.path.isfile(p)]
+    lines += ["Host *", f"  StrictHostKeyChecking {HOST_KEY_POLICY}", "  LogLevel ERROR"]
+    fd, path = tempfile.mkstemp(prefix="gluon-resnet-ssh-", suffix=".conf")
+    with os.fdopen(fd, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def ssh_command(config, port):
+    """ssh with the job's config, never asking for a password or a key's approval."""
+    return ["ssh", "-F", config, "-o", "BatchMode=yes", "-p", str(port)]
+
+
+def _known_hosts(config, host, port):
+    """(the known_hosts name of host:port, the `-f FILE` ssh-keygen needs when it is not the default)."""
+    name = host if port == 22 else f"[{host}]:{port}"
+    r = subprocess.run(["ssh", "-G", "-F", config, "-p", str(port), host], capture_output=True, text=True)
+    files = next((line.split()[1:] for line in r.stdout.splitlines() if line.startswith("userknownhostsfile ")), [])
+    default = os.path.expanduser("~/.ssh/known_hosts")
+    where = files[0] if files else default
+    return name, "" if os.path.expanduser(where) == default else f" -f {shlex.quote(where)}"
+
+
+def sync(hosts, config, dst):
+    """rsync this folder to `dst` on every host (before anything starts); a failure is one line."""
+    for host, port in dict.fromkeys(hosts):
+        r = subprocess.run(["rsync", "-az", "-e", shlex.join(ssh_command(config, port)), os.getcwd() + "/",
+                            f"{host}:{dst}"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if r.returncode:
+            said = [line.strip() for line in r.stderr.splitlines() if line.strip()]
+            raise UserError(f"rsync of {os.getcwd()} to {host}:{dst} failed ({said[-1] if said else f'exit {r.returncode}'}); "
+                            f"nothing was started")
+
+
+def check_hosts(hosts, config):
+    """Log in to every host once before anything starts: a host key that changed, an unknown host under
+    strict checking, or a host ssh cannot reach is one line naming it and what to run."""
+    for host, port in dict.fromkeys(hosts):
+        try:
+            r = subprocess.run([*ssh_command(config, port), "-o", "ConnectTimeout=15", host, "true"],
+                               capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+        except subprocess.TimeoutExpired:
+            raise UserError(f"ssh to {host}:{port} did not answer within 60 s; check that the host is up") from None
+        if r.returncode == 0:
+            continue
+        name, f = _known_hosts(config, host, port)
+        inspect = f"compare the remembered key (`ssh-keygen{f} -F '{name}'`) with the one it offers now " \
+                  f"(`ssh-keyscan -p {port} {host}`)"
+        if "HOST IDENTIFICATION HAS CHANGED" in r.stderr:
+            raise UserError(f"the host key of {host}:{port} changed since ssh remembered it (known_hosts): nothing was "
+                            f"started; {inspect}, and only if the change is expected remove the old one "
+                            f"(`ssh-keygen{f} -R '{name}'`) and launch again")
+        if "Host key verification failed" in r.stderr:
+            raise UserError(f"{host}:{port} is not in ssh's known_hosts and your ssh_config asks for strict checking: "
+                            f"nothing was started; check its key (`ssh-keyscan -p {port} {host}`), add it to "
+                            f"known_hosts, and launch again")
+        said = [line.strip() for line in r.stderr.splitlines() if line.strip()]
+        raise UserError(f"ssh cannot log in to {host}:{port} ({said[-1] if said else f'exit {r.returncode}'}): "
+                        f"nothing was started; `ssh -p {port} {host} true` must work without a password")
 
 
 # ---------------------------------------------------------------- the scheduler's address
@@ -229,14 +303,12 @@ class Job:
     def start_local(self, name, role, command):
         self._start(name, "localhost", command, {**os.environ, **self.env(role, "127.0.0.1")})
 
-    def start_ssh(self, name, role, command, host, port, workdir, ssh_config=None, address=None):
+    def start_ssh(self, name, role, command, host, port, workdir, ssh_config, address=None):
         remote = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env(role, address or host).items())
         remote = f"cd {shlex.quote(workdir)} && exec env {remote} {' '.join(map(shlex.quote, command))}"
         # -tt: the remote role runs on a pty, so it gets SIGHUP (and ends, even when blocked in the
         # kvstore) when this client is killed. BatchMode: fail instead of asking for a password.
-        ssh = ["ssh", "-tt", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "LogLevel=ERROR",
-               *(["-F", ssh_config] if ssh_config else []), "-p", str(port), host, remote]
-        self._start(name, host, ssh)
+        self._start(name, host, [*ssh_command(ssh_config, port), "-tt", host, remote])
 
     def start_mpi(self, name, role, command, flavor, host=None, address=None):
         env = self.env(role, address or host or "")
@@ -329,7 +401,9 @@ def job_processes(job_id):
 def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=None, sync_dst_dir=None,
            host_ip=None, port=None, ssh_config=None, log=print, resume_hint=None):
     """Run `command` as the workers of a dist kvstore job; return its exit code (0 when all finished).
-    `resume_hint()` says how to go on, printed when the job fails."""
+    `resume_hint()` says how to go on, printed when the job fails. ssh (the ssh launcher and
+    --sync-dst-dir's rsync) reads `ssh_config` (default ~/.ssh/config), then the system's, then the
+    launcher's defaults (ssh_config_file); each host is logged in to once before anything starts."""
     if launcher not in LAUNCHERS:
         raise UserError(f"--launcher must be one of {', '.join(LAUNCHERS)}, not {launcher!r}")
     tool = {"mpi": "mpirun", "slurm": "srun", "ssh": "ssh"}.get(launcher)
@@ -348,33 +422,37 @@ def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=N
         # Workers on one machine share its cores: 2 workers x 2 OpenMP threads on 2 cores ran an epoch
         # in 5.4 s, 2 x 1 thread in 3.1 s (one worker alone: 3.3 s).
         env["OMP_NUM_THREADS"] = str(max(1, threads.cores() // workers))
-    job = Job(workers, servers, root, port or free_port("127.0.0.1" if _is_loopback(root) else ""), env, log,
-              resume_hint)
-    # A scheduler or server is MXNet imported with its role (through the compat module, as everywhere).
-    serve = [sys.executable, "-c", "import gluon_resnet.compat"]
-    job.start_local("scheduler", "scheduler", serve)  # on this machine, as MXNet's tracker does
-    workdir = sync_dst_dir or os.getcwd()
-    if sync_dst_dir and hosts:
-        for host, p in hosts:
-            ssh = f"ssh -p {p} -o BatchMode=yes -o StrictHostKeyChecking=no"
-            ssh += f" -F {shlex.quote(ssh_config)}" if ssh_config else ""
-            subprocess.run(["rsync", "-az", "-e", ssh, os.getcwd() + "/", f"{host}:{sync_dst_dir}"], check=True)
-    flavor = mpi_flavor() if launcher == "mpi" else None
-    for i in range(servers + workers):
-        role, k = ("server", i) if i < servers else ("worker", i - servers)
-        cmd = serve if role == "server" else command
-        if launcher in ("mpi", "slurm") and sync_dst_dir:
-            cmd = ["sh", "-c", f"cd {shlex.quote(workdir)} && exec {shlex.join(cmd)}"]
-        host, ssh_port = hosts[i % len(hosts)] if hosts else (None, None)
-        name, address = f"{role} {k}", addresses.get(host)
-        if launcher == "local":
-            job.start_local(name, role, cmd)
-        elif launcher == "ssh":
-            job.start_ssh(name, role, cmd, host, ssh_port, workdir, ssh_config, address)
-        elif launcher == "mpi":
-            job.start_mpi(name, role, cmd, flavor, host, address)
-        else:
-            job.start_srun(name, role, cmd, host, address)
-    log(f"launch: scheduler on {root}:{job.base['DMLC_PS_ROOT_PORT']}, {servers} server(s), {workers} "
-        f"worker(s) ({launcher}{', ' + flavor if flavor else ''})")
-    return job.watch()
+    config = ssh_config_file(ssh_config) if hosts and (launcher == "ssh" or sync_dst_dir) else None
+    try:
+        if config:
+            check_hosts(hosts, config)
+        if sync_dst_dir and hosts:
+            sync(hosts, config, sync_dst_dir)
+        job = Job(workers, servers, root, port or free_port("127.0.0.1" if _is_loopback(root) else ""), env, log,
+                  resume_hint)
+        # A scheduler or server is MXNet imported with its role (through the compat module, as everywhere).
+        serve = [sys.executable, "-c", "import gluon_resnet.compat"]
+        job.start_local("scheduler", "scheduler", serve)  # on this machine, as MXNet's tracker does
+        workdir = sync_dst_dir or os.getcwd()
+        flavor = mpi_flavor() if launcher == "mpi" else None
+        for i in range(servers + workers):
+            role, k = ("server", i) if i < servers else ("worker", i - servers)
+            cmd = serve if role == "server" else command
+            if launcher in ("mpi", "slurm") and sync_dst_dir:
+                cmd = ["sh", "-c", f"cd {shlex.quote(workdir)} && exec {shlex.join(cmd)}"]
+            host, ssh_port = hosts[i % len(hosts)] if hosts else (None, None)
+            name, address = f"{role} {k}", addresses.get(host)
+            if launcher == "local":
+                job.start_local(name, role, cmd)
+            elif launcher == "ssh":
+                job.start_ssh(name, role, cmd, host, ssh_port, workdir, config, address)
+            elif launcher == "mpi":
+                job.start_mpi(name, role, cmd, flavor, host, address)
+            else:
+                job.start_srun(name, role, cmd, host, address)
+        log(f"launch: scheduler on {root}:{job.base['DMLC_PS_ROOT_PORT']}, {servers} server(s), {workers} "
+            f"worker(s) ({launcher}{', ' + flavor if flavor else ''})")
+        return job.watch()
+    finally:
+        if config:
+            os.remove(config)

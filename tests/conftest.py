@@ -1,6 +1,7 @@
 """Fixtures: small datasets written in the exact on-disk formats their publishers use, packed and
 trained on."""
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -127,10 +128,8 @@ def sshd(tmp_path_factory):
     client config to pass with --ssh-config. Touches nothing outside its temporary folder except /run/sshd
     (sshd's privilege-separation folder), which it removes again if it made it."""
     import getpass
-    import shutil
     from gluon_resnet.launcher import free_port
-    sshd_bin = shutil.which("sshd") or "/usr/sbin/sshd"
-    if not os.path.exists(sshd_bin):
+    if not os.path.exists(shutil.which("sshd") or "/usr/sbin/sshd"):
         pytest.fail("sshd is missing: install openssh-server (.ci/run does)")
     d = tmp_path_factory.mktemp("ssh")
     for name in ("host_key", "client_key"):
@@ -140,29 +139,41 @@ def sshd(tmp_path_factory):
     port = free_port()
     import socket
     listen = sorted({"127.0.0.1", socket.gethostbyname(socket.gethostname())})  # hostfiles name this host too
-    (d / "sshd_config").write_text(
-        f"Port {port}\n" + "".join(f"ListenAddress {a}\n" for a in listen) + f"HostKey {d / 'host_key'}\nAuthorizedKeysFile {d / 'authorized_keys'}\n"
-        f"PidFile {d / 'sshd.pid'}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\nPermitRootLogin yes\n"
-        f"AcceptEnv *\n")
     (d / "ssh_config").write_text(
         f"Host *\n  User {getpass.getuser()}\n  IdentityFile {d / 'client_key'}\n  IdentitiesOnly yes\n"
         f"  UserKnownHostsFile /dev/null\n  StrictHostKeyChecking no\n")
     made_run_dir = not os.path.isdir("/run/sshd")
     if made_run_dir:
         os.makedirs("/run/sshd", mode=0o755)
-    proc = subprocess.Popen([sshd_bin, "-D", "-e", "-f", str(d / "sshd_config")], stderr=open(d / "sshd.log", "w"))
+    proc = start_sshd(d, port, d / "host_key", listen)
     try:
-        deadline = time.time() + 10
-        while subprocess.run(["ssh", "-F", str(d / "ssh_config"), "-p", str(port), "-o", "BatchMode=yes", "127.0.0.1",
-                              "true"], capture_output=True).returncode != 0:
-            assert time.time() < deadline and proc.poll() is None, (d / "sshd.log").read_text()
-            time.sleep(0.2)
         yield str(d / "ssh_config"), port
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         if made_run_dir:
             shutil.rmtree("/run/sshd", ignore_errors=True)
+
+
+def start_sshd(d, port, host_key, listen=("127.0.0.1",)):
+    """sshd on `port` with `host_key`, taking the client key of the folder `d` (made by the sshd fixture);
+    returns its process once a login works."""
+    config = d / f"sshd_config-{port}"
+    config.write_text(
+        f"Port {port}\n" + "".join(f"ListenAddress {a}\n" for a in listen) + f"HostKey {host_key}\n"
+        f"AuthorizedKeysFile {d / 'authorized_keys'}\nPidFile {d / f'sshd-{port}.pid'}\nStrictModes no\n"
+        f"UsePAM no\nPasswordAuthentication no\nPermitRootLogin yes\nAcceptEnv *\n")
+    sshd_bin = shutil.which("sshd") or "/usr/sbin/sshd"
+    log = d / f"sshd-{port}.log"
+    proc = subprocess.Popen([sshd_bin, "-D", "-e", "-f", str(config)], stderr=open(log, "w"))
+    deadline = time.time() + 10
+    while subprocess.run(["ssh", "-F", str(d / "ssh_config"), "-p", str(port), "-o", "BatchMode=yes", "127.0.0.1",
+                          "true"], capture_output=True).returncode != 0:
+        if time.time() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise AssertionError(log.read_text())
+        time.sleep(0.2)
+    return proc
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """dist_sync training over several worker processes on loopback, started by tools/launch.py."""
 import json
+import pathlib
 import os
 import re
 import signal
@@ -8,7 +9,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, train_args
+from conftest import ROOT, start_sshd
 
 from gluon_resnet.hints import python
 
@@ -285,6 +286,78 @@ def test_ssh_job_ends_everywhere_when_a_remote_worker_dies(tmp_path, packed_digi
     code, text, took = _ends_and_leaves_nothing(proc, mark, 60)
     assert code == 1 and re.search(r"worker \d on 127.0.0.1 exited with 255; stopped the whole job", text)  # ssh's 255
     print(f"ssh worker killed: launcher ended {took:.1f} s later, no remote process left")
+
+
+def _host_keyed_sshd(tmp_path, sshd, strict=None):
+    """A second sshd of the fixture's kind on its own port with a host key made here, and a client config
+    that remembers host keys in a known_hosts of its own (the launcher's policy applies unless `strict`)."""
+    from gluon_resnet.launcher import free_port
+    d = pathlib.Path(sshd[0]).parent
+    key = tmp_path / "host_key_a"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    port = free_port()
+    config = tmp_path / "ssh_config"
+    config.write_text(f"Host *\n  IdentityFile {d / 'client_key'}\n  IdentitiesOnly yes\n"
+                      f"  UserKnownHostsFile {tmp_path / 'known_hosts'}\n"
+                      + (f"  StrictHostKeyChecking {strict}\n" if strict else ""))
+    (tmp_path / "hosts").write_text(f"localhost:{port}\n")
+    return d, port, config, start_sshd(d, port, key)
+
+
+def _launch_digits(tmp_path, config, save, packed_digits):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "1", "-H",
+                           str(tmp_path / "hosts"), "--launcher", "ssh", "--ssh-config", str(config), "--",
+                           sys.executable, os.path.join(ROOT, "tools", "train.py"), "--kv-store", "dist_sync",
+                           "--data-dir", packed_digits, "--n", "1", "--batch-size", "64", "--num-epochs", "1",
+                           "--save-dir", str(save)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
+@pytest.mark.slow
+def test_ssh_remembers_a_new_host_and_refuses_it_when_its_key_changes(tmp_path, packed_digits, sshd):
+    """First contact: the key is remembered (accept-new) and the job runs. The sshd then comes back on
+    the same port with another host key: one line naming the host and what to run, nothing started."""
+    d, port, config, proc = _host_keyed_sshd(tmp_path, sshd)
+    try:
+        first = _launch_digits(tmp_path, config, tmp_path / "first", packed_digits)
+        assert first.returncode == 0, (first.stdout + first.stderr)[-3000:]
+        remembered = (tmp_path / "known_hosts").read_text()
+        assert (tmp_path / "host_key_a.pub").read_text().split()[1] in remembered
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    other = tmp_path / "host_key_b"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    proc = start_sshd(d, port, other)  # the same host and port, another host key
+    try:
+        second = _launch_digits(tmp_path, config, tmp_path / "second", packed_digits)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    errors = [line for line in second.stderr.splitlines() if line.startswith("error: ")]
+    assert second.returncode == 2 and len(errors) == 1, second.stderr[-2000:]
+    assert f"the host key of localhost:{port} changed" in errors[0] and "nothing was started" in errors[0]
+    assert f"ssh-keygen -f {tmp_path / 'known_hosts'} -F '[localhost]:{port}'" in errors[0]
+    assert f"ssh-keyscan -p {port} localhost" in errors[0]
+    assert not (tmp_path / "second").exists() and "launch: scheduler" not in second.stdout
+    assert (tmp_path / "known_hosts").read_text() == remembered
+    # the command it names finds the remembered key (Debian's ssh_config hashes the host names)
+    shown = subprocess.run(["ssh-keygen", "-f", str(tmp_path / "known_hosts"), "-F", f"[localhost]:{port}"],
+                           capture_output=True, text=True)
+    assert (tmp_path / "host_key_a.pub").read_text().split()[1] in shown.stdout
+
+
+def test_ssh_config_that_asks_for_strict_checking_wins(tmp_path, packed_digits, sshd):
+    """StrictHostKeyChecking yes in the user's config: an unknown host is refused in one line."""
+    _, port, config, proc = _host_keyed_sshd(tmp_path, sshd, strict="yes")
+    try:
+        r = _launch_digits(tmp_path, config, tmp_path / "run", packed_digits)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert r.returncode == 2 and len(errors) == 1, r.stderr[-2000:]
+    assert f"localhost:{port} is not in ssh's known_hosts and your ssh_config asks for strict checking" in errors[0]
+    assert not (tmp_path / "run").exists() and not (tmp_path / "known_hosts").exists()
 
 
 # ---------------------------------------------------------------- Open MPI and Slurm, for real, on this machine

@@ -38,7 +38,8 @@ def parse_args(argv=None):
                                      "role is on this host, else this host's address on the route to the first "
                                      "remote host, or its first non-loopback interface)")
     p.add_argument("--port", type=port, help="scheduler port (default: a free one)")
-    p.add_argument("--ssh-config", help="ssh: a client config file (ssh -F), e.g. with IdentityFile and User")
+    p.add_argument("--ssh-config", help="ssh: your client config (default ~/.ssh/config), read before the launcher's "
+                                        "StrictHostKeyChecking accept-new, e.g. with IdentityFile and User")
     p.add_argument("command", nargs=argparse.REMAINDER, help="the worker command, after --")
     args = p.parse_args(argv)
     if args.command[:1] == ["--"]:
