@@ -43,9 +43,10 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(PY) tools/demo.py
 
-# The launcher tests run the real thing on this machine: an sshd on a loopback port, Open MPI, and a
-# one-node Slurm cluster (with munge). Install what is missing (Debian packages; needs root).
-CLUSTER_TOOLS := sshd:openssh-server mpirun:openmpi-bin slurmd:slurm-wlm munged:munge ssh:openssh-client
+# The launcher tests run the real thing on this machine: an sshd on a loopback port, Open MPI, a
+# one-node Slurm cluster (with munge), and test hosts of their own (network namespaces: iproute2).
+# Install what is missing (Debian packages; needs root).
+CLUSTER_TOOLS := sshd:openssh-server mpirun:openmpi-bin slurmd:slurm-wlm munged:munge ssh:openssh-client ip:iproute2
 MISSING := $(foreach t,$(CLUSTER_TOOLS),$(if $(shell command -v $(word 1,$(subst :, ,$(t))) || ls /usr/sbin/$(word 1,$(subst :, ,$(t))) 2>/dev/null),,$(word 2,$(subst :, ,$(t)))))
 
 test: $(STAMP)

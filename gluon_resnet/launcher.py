@@ -76,6 +76,11 @@ def read_hostfile(path):
 # On first contact ssh remembers a host's key in known_hosts; a key that changed later is refused. The
 # user's ssh_config (or --ssh-config) says otherwise where it sets StrictHostKeyChecking.
 HOST_KEY_POLICY = "accept-new"
+# A host that goes silent (cable, switch, kernel) leaves its ssh clients waiting forever unless ssh asks:
+# every KEEPALIVE_SECONDS, and KEEPALIVE_COUNT unanswered asks end the client (exit 255). Then a new login
+# (PROBE_SECONDS) tells a silent host from a role that failed. With both hosts loaded by a 30-epoch job
+# no keepalive went unanswered (tests/test_launcher.py); a cut host ends the job about 25 s after the cut.
+KEEPALIVE_SECONDS, KEEPALIVE_COUNT, PROBE_SECONDS = 5, 3, 5
 
 
 def ssh_config_file(user_config=None):
@@ -84,7 +89,8 @@ def ssh_config_file(user_config=None):
     for each option, so whatever the user's files set wins. The caller removes it."""
     user_config = user_config or os.path.expanduser("~/.ssh/config")
     lines = [f"Include {os.path.abspath(p)}" for p in (user_config, "/etc/ssh/ssh_config") if os.path.isfile(p)]
-    lines += ["Host *", f"  StrictHostKeyChecking {HOST_KEY_POLICY}", "  LogLevel ERROR"]
+    lines += ["Host *", f"  StrictHostKeyChecking {HOST_KEY_POLICY}", f"  ServerAliveInterval {KEEPALIVE_SECONDS}",
+              f"  ServerAliveCountMax {KEEPALIVE_COUNT}", "  LogLevel ERROR"]
     fd, path = tempfile.mkstemp(prefix="gluon-resnet-ssh-", suffix=".conf")
     with os.fdopen(fd, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -115,6 +121,17 @@ def sync(hosts, config, dst):
             said = [line.strip() for line in r.stderr.splitlines() if line.strip()]
             raise UserError(f"rsync of {os.getcwd()} to {host}:{dst} failed ({said[-1] if said else f'exit {r.returncode}'}); "
                             f"nothing was started")
+
+
+def silent(config, host, port):
+    """None if `host` answers a new ssh login within PROBE_SECONDS, else what ssh said."""
+    try:
+        r = subprocess.run([*ssh_command(config, port), "-o", f"ConnectTimeout={PROBE_SECONDS}", host, "true"],
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3 * PROBE_SECONDS)
+    except subprocess.TimeoutExpired:
+        return f"no answer within {3 * PROBE_SECONDS} s"
+    said = [line.strip() for line in r.stderr.splitlines() if line.strip()]
+    return None if r.returncode == 0 else (said[-1] if said else f"exit {r.returncode}")
 
 
 def check_hosts(hosts, config):
@@ -244,6 +261,7 @@ class Role:
     name: str            # "scheduler", "server 0", "worker 1"
     host: str
     proc: subprocess.Popen = field(repr=False)
+    silent: object = field(default=None, repr=False)  # ssh roles: () -> None, or why their host is silent
 
     @property
     def is_worker(self):
@@ -309,6 +327,7 @@ class Job:
         # -tt: the remote role runs on a pty, so it gets SIGHUP (and ends, even when blocked in the
         # kvstore) when this client is killed. BatchMode: fail instead of asking for a password.
         self._start(name, host, [*ssh_command(ssh_config, port), "-tt", host, remote])
+        self.roles[-1].silent = lambda: silent(ssh_config, host, port)
 
     def start_mpi(self, name, role, command, flavor, host=None, address=None):
         env = self.env(role, address or host or "")
@@ -369,9 +388,14 @@ class Job:
                     code = r.proc.poll()
                     if code is None or code == 0:  # servers and the scheduler leave with 0 once the
                         continue                   # workers have finalized the kvstore
+                    what = f"{r.name} on {r.host} {_describe(code)}"
+                    why = r.silent() if code == 255 and r.silent else None  # ssh's own failure: the host?
+                    if why:
+                        what = (f"host {r.host} went silent: the ssh of {r.name} had no answer to {KEEPALIVE_COUNT} "
+                                f"keepalives {KEEPALIVE_SECONDS} s apart, and a new login failed ({why})")
                     self.stop(grace=3)
                     hint = self.resume_hint() if self.resume_hint else "Fix what is named above and run the same command again"
-                    raise JobFailed(f"{r.name} on {r.host} {_describe(code)}; stopped the whole job. {hint}")
+                    raise JobFailed(f"{what}; stopped the whole job. {hint}")
                 if all(w.proc.poll() == 0 for w in workers):
                     deadline = time.time() + 10
                     while time.time() < deadline and any(r.proc.poll() is None for r in self.roles):
@@ -384,16 +408,25 @@ class Job:
                 signal.signal(s, h)
 
 
+def _network(pid="self"):
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino
+    except OSError:
+        return None
+
+
 def job_processes(job_id):
-    """Pids of this host's processes that carry the job's marker (other than this one)."""
-    found = []
+    """Pids of this host's processes that carry the job's marker (other than this one). This host is
+    this network namespace: hosts made of namespaces on one machine (the tests') share /proc, and a role
+    on another host must end through its own ssh session, as on real machines."""
+    found, here = [], _network()
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/environ", "rb") as f:
                 env = f.read()
         except OSError:
             continue
-        if f"{MARKER}={job_id}".encode() in env.split(b"\0") and int(pid) != os.getpid():
+        if f"{MARKER}={job_id}".encode() in env.split(b"\0") and int(pid) != os.getpid() and _network(pid) == here:
             found.append(int(pid))
     return found
 

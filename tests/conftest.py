@@ -1,6 +1,7 @@
 """Fixtures: small datasets written in the exact on-disk formats their publishers use, packed and
 trained on."""
 import os
+import pathlib
 import shutil
 import signal
 import subprocess
@@ -174,6 +175,129 @@ def start_sshd(d, port, host_key, listen=("127.0.0.1",)):
             raise AssertionError(log.read_text())
         time.sleep(0.2)
     return proc
+
+
+# Test hosts with their own addresses: network namespaces joined to this machine by veth pairs on a
+# bridge. Only these addresses, made here, are ever used; every name below starts with "grt".
+NETNS_SUBNET = "10.213.0"
+HOSTS_MARK = "# gluon-resnet test host"
+
+
+def _netns_cleanup(names, bridge):
+    """Remove the test hosts (their processes, namespaces, bridge, /etc/hosts lines), whatever is left."""
+    for ns in names:
+        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            for sig in (signal.SIGCONT, signal.SIGKILL):
+                try:
+                    os.kill(int(pid), sig)
+                except ProcessLookupError:
+                    pass
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+    with open("/etc/hosts") as f:
+        kept = [line for line in f if HOSTS_MARK not in line]
+    with open("/etc/hosts", "w") as f:
+        f.writelines(kept)
+
+
+class NetnsHosts:
+    """Two test hosts, `grt-node1` and `grt-node2`, each a network namespace with its own address
+    (NETNS_SUBNET.11, .12), its own sshd on port 22, and a name in /etc/hosts."""
+
+    def __init__(self, d, ssh_dir):
+        self.names = ["grt-node1", "grt-node2"]
+        self.bridge, self.dir, self.sshd = "grtbr0", d, {}
+        _netns_cleanup(self.names, self.bridge)  # what a killed earlier run left
+        run = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
+        run("ip", "link", "add", self.bridge, "type", "bridge")
+        run("ip", "addr", "add", f"{NETNS_SUBNET}.1/24", "dev", self.bridge)
+        run("ip", "link", "set", self.bridge, "up")
+        lines = []
+        for k, ns in enumerate(self.names, 1):
+            address = f"{NETNS_SUBNET}.1{k}"
+            run("ip", "netns", "add", ns)
+            run("ip", "link", "add", f"grtv{k}", "type", "veth", "peer", "name", "eth0", "netns", ns)
+            run("ip", "link", "set", f"grtv{k}", "master", self.bridge)
+            run("ip", "link", "set", f"grtv{k}", "up")
+            run("ip", "-n", ns, "addr", "add", f"{address}/24", "dev", "eth0")
+            run("ip", "-n", ns, "link", "set", "eth0", "up")
+            run("ip", "-n", ns, "link", "set", "lo", "up")
+            lines.append(f"{address} {ns} {HOSTS_MARK}\n")
+        with open("/etc/hosts", "a") as f:
+            f.writelines(lines)
+        self.config = d / "ssh_config"
+        self.config.write_text(f"Host {' '.join(self.names)}\n  User root\n  IdentityFile {ssh_dir / 'client_key'}\n"
+                               f"  IdentitiesOnly yes\n  UserKnownHostsFile {d / 'known_hosts'}\n")
+        for k, ns in enumerate(self.names, 1):
+            key = d / f"host_key_{ns}"
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+            (d / f"sshd_{ns}").write_text(
+                f"Port 22\nListenAddress {NETNS_SUBNET}.1{k}\nHostKey {key}\nAuthorizedKeysFile "
+                f"{ssh_dir / 'authorized_keys'}\nPidFile {d / f'sshd_{ns}.pid'}\nStrictModes no\nUsePAM no\n"
+                f"PasswordAuthentication no\nPermitRootLogin yes\nAcceptEnv *\n")
+            self.sshd[ns] = subprocess.Popen(["ip", "netns", "exec", ns, shutil.which("sshd") or "/usr/sbin/sshd",
+                                              "-D", "-e", "-f", str(d / f"sshd_{ns}")],
+                                             stderr=open(d / f"sshd_{ns}.log", "w"))
+        deadline = time.time() + 15
+        for ns in self.names:
+            while self.ssh(ns, "true").returncode != 0:
+                assert time.time() < deadline, (d / f"sshd_{ns}.log").read_text()
+                time.sleep(0.2)
+
+    def ssh(self, ns, command):
+        return subprocess.run(["ssh", "-F", str(self.config), "-o", "BatchMode=yes", "-o",
+                               "StrictHostKeyChecking=accept-new", "-o", "ConnectTimeout=5", ns, command],
+                              capture_output=True, text=True, timeout=30)
+
+    def pids(self, ns):
+        """The processes running in `ns` but its sshd's listener: what a job left there."""
+        out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
+        return [int(p) for p in out if int(p) != self.sshd[ns].pid]
+
+    def cut(self, ns):
+        subprocess.run(["ip", "-n", ns, "link", "set", "eth0", "down"], check=True)
+
+    def signal_all(self, ns, sig):
+        for pid in subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split():
+            try:
+                os.kill(int(pid), sig)
+            except ProcessLookupError:
+                pass
+
+    def restore(self):
+        """Both hosts back as they were: link up, nothing stopped, no process but their sshd."""
+        for ns in self.names:
+            self.signal_all(ns, signal.SIGCONT)
+            subprocess.run(["ip", "-n", ns, "link", "set", "eth0", "up"], check=True)
+            for pid in self.pids(ns):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def close(self):
+        for proc in self.sshd.values():
+            proc.kill()
+        _netns_cleanup(self.names, self.bridge)
+
+
+@pytest.fixture(scope="session")
+def netns_hosts(tmp_path_factory, sshd):
+    """Two test hosts with their own addresses (see NetnsHosts); removed at the end, whatever happens."""
+    if not shutil.which("ip"):
+        pytest.fail("ip is missing: install iproute2 (make test does)")
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces need root")
+    hosts = None
+    try:
+        hosts = NetnsHosts(tmp_path_factory.mktemp("netns"), pathlib.Path(sshd[0]).parent)
+        yield hosts
+    finally:
+        if hosts:
+            hosts.close()
+        else:
+            _netns_cleanup(["grt-node1", "grt-node2"], "grtbr0")
 
 
 @pytest.fixture(scope="session")
