@@ -304,12 +304,25 @@ def _host_keyed_sshd(tmp_path, sshd, strict=None):
     return d, port, config, start_sshd(d, port, key)
 
 
-def _launch_digits(tmp_path, config, save, packed_digits):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "1", "-H",
-                           str(tmp_path / "hosts"), "--launcher", "ssh", "--ssh-config", str(config), "--",
-                           sys.executable, os.path.join(ROOT, "tools", "train.py"), "--kv-store", "dist_sync",
-                           "--data-dir", packed_digits, "--n", "1", "--batch-size", "64", "--num-epochs", "1",
-                           "--save-dir", str(save)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+def _launch_digits(tmp_path, config, save, packed_digits, sshd_proc=None):
+    """A 1-worker ssh job training the digits for an epoch; `sshd_proc` is stopped after it."""
+    try:
+        return subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "1", "-H",
+                               str(tmp_path / "hosts"), "--launcher", "ssh", "--ssh-config", str(config), "--",
+                               sys.executable, os.path.join(ROOT, "tools", "train.py"), "--kv-store", "dist_sync",
+                               "--data-dir", packed_digits, "--n", "1", "--batch-size", "64", "--num-epochs", "1",
+                               "--save-dir", str(save)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    finally:
+        if sshd_proc:
+            sshd_proc.terminate()
+            sshd_proc.wait(timeout=10)
+
+
+def _refused(r):
+    """The one `error:` line of a command refused as bad input (exit 2)."""
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert r.returncode == 2 and len(errors) == 1, r.stderr[-2000:]
+    return errors[0]
 
 
 @pytest.mark.slow
@@ -317,27 +330,18 @@ def test_ssh_remembers_a_new_host_and_refuses_it_when_its_key_changes(tmp_path, 
     """First contact: the key is remembered (accept-new) and the job runs. The sshd then comes back on
     the same port with another host key: one line naming the host and what to run, nothing started."""
     d, port, config, proc = _host_keyed_sshd(tmp_path, sshd)
-    try:
-        first = _launch_digits(tmp_path, config, tmp_path / "first", packed_digits)
-        assert first.returncode == 0, (first.stdout + first.stderr)[-3000:]
-        remembered = (tmp_path / "known_hosts").read_text()
-        assert (tmp_path / "host_key_a.pub").read_text().split()[1] in remembered
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    first = _launch_digits(tmp_path, config, tmp_path / "first", packed_digits, proc)
+    assert first.returncode == 0, (first.stdout + first.stderr)[-3000:]
+    remembered = (tmp_path / "known_hosts").read_text()
+    assert (tmp_path / "host_key_a.pub").read_text().split()[1] in remembered
     other = tmp_path / "host_key_b"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
-    proc = start_sshd(d, port, other)  # the same host and port, another host key
-    try:
-        second = _launch_digits(tmp_path, config, tmp_path / "second", packed_digits)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    errors = [line for line in second.stderr.splitlines() if line.startswith("error: ")]
-    assert second.returncode == 2 and len(errors) == 1, second.stderr[-2000:]
-    assert f"the host key of localhost:{port} changed" in errors[0] and "nothing was started" in errors[0]
-    assert f"ssh-keygen -f {tmp_path / 'known_hosts'} -F '[localhost]:{port}'" in errors[0]
-    assert f"ssh-keyscan -p {port} localhost" in errors[0]
+    second = _launch_digits(tmp_path, config, tmp_path / "second", packed_digits,
+                            start_sshd(d, port, other))  # the same host and port, another host key
+    error = _refused(second)
+    assert f"the host key of localhost:{port} changed" in error and "nothing was started" in error
+    assert f"ssh-keygen -f {tmp_path / 'known_hosts'} -F '[localhost]:{port}'" in error
+    assert f"ssh-keyscan -p {port} localhost" in error
     assert not (tmp_path / "second").exists() and "launch: scheduler" not in second.stdout
     assert (tmp_path / "known_hosts").read_text() == remembered
     # the command it names finds the remembered key (Debian's ssh_config hashes the host names)
@@ -349,14 +353,8 @@ def test_ssh_remembers_a_new_host_and_refuses_it_when_its_key_changes(tmp_path, 
 def test_ssh_config_that_asks_for_strict_checking_wins(tmp_path, packed_digits, sshd):
     """StrictHostKeyChecking yes in the user's config: an unknown host is refused in one line."""
     _, port, config, proc = _host_keyed_sshd(tmp_path, sshd, strict="yes")
-    try:
-        r = _launch_digits(tmp_path, config, tmp_path / "run", packed_digits)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
-    assert r.returncode == 2 and len(errors) == 1, r.stderr[-2000:]
-    assert f"localhost:{port} is not in ssh's known_hosts and your ssh_config asks for strict checking" in errors[0]
+    error = _refused(_launch_digits(tmp_path, config, tmp_path / "run", packed_digits, proc))
+    assert f"localhost:{port} is not in ssh's known_hosts and your ssh_config asks for strict checking" in error
     assert not (tmp_path / "run").exists() and not (tmp_path / "known_hosts").exists()
 
 
