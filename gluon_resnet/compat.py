@@ -116,8 +116,8 @@ def restore_numpy(skip=()):
     """Set each name of NUMPY_NAMES that this numpy lacks (except those in `skip`); return their names."""
     import warnings
     done = []
-    with warnings.catch_warnings():  # numpy 1.23's hasattr(np, "bool") warns about the alias it still has
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with warnings.catch_warnings():  # asking numpy 1.23-1.26 for a name it is retiring warns
+        warnings.simplefilter("ignore")
         for entry in NUMPY_NAMES:
             if entry.name not in skip and not _has(entry.name):
                 setattr(np, entry.name, entry.make())
