@@ -112,15 +112,19 @@ def _known_hosts(config, host, port):
     return name, "" if os.path.expanduser(where) == default else f" -f {shlex.quote(where)}"
 
 
+def _said(r):
+    """The last line a finished command wrote to stderr, or its exit status."""
+    lines = [line.strip() for line in r.stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else f"exit {r.returncode}"
+
+
 def sync(hosts, config, dst):
     """rsync this folder to `dst` on every host (before anything starts); a failure is one line."""
     for host, port in dict.fromkeys(hosts):
         r = subprocess.run(["rsync", "-az", "-e", shlex.join(ssh_command(config, port)), os.getcwd() + "/",
                             f"{host}:{dst}"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
         if r.returncode:
-            said = [line.strip() for line in r.stderr.splitlines() if line.strip()]
-            raise UserError(f"rsync of {os.getcwd()} to {host}:{dst} failed ({said[-1] if said else f'exit {r.returncode}'}); "
-                            f"nothing was started")
+            raise UserError(f"rsync of {os.getcwd()} to {host}:{dst} failed ({_said(r)}); nothing was started")
 
 
 def silent(config, host, port):
@@ -130,8 +134,7 @@ def silent(config, host, port):
                            capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3 * PROBE_SECONDS)
     except subprocess.TimeoutExpired:
         return f"no answer within {3 * PROBE_SECONDS} s"
-    said = [line.strip() for line in r.stderr.splitlines() if line.strip()]
-    return None if r.returncode == 0 else (said[-1] if said else f"exit {r.returncode}")
+    return None if r.returncode == 0 else _said(r)
 
 
 def check_hosts(hosts, config):
@@ -156,8 +159,7 @@ def check_hosts(hosts, config):
             raise UserError(f"{host}:{port} is not in ssh's known_hosts and your ssh_config asks for strict checking: "
                             f"nothing was started; check its key (`ssh-keyscan -p {port} {host}`), add it to "
                             f"known_hosts, and launch again")
-        said = [line.strip() for line in r.stderr.splitlines() if line.strip()]
-        raise UserError(f"ssh cannot log in to {host}:{port} ({said[-1] if said else f'exit {r.returncode}'}): "
+        raise UserError(f"ssh cannot log in to {host}:{port} ({_said(r)}): "
                         f"nothing was started; `ssh -p {port} {host} true` must work without a password")
 
 

@@ -358,6 +358,18 @@ def test_ssh_config_that_asks_for_strict_checking_wins(tmp_path, packed_digits, 
     assert not (tmp_path / "run").exists() and not (tmp_path / "known_hosts").exists()
 
 
+def test_a_host_ssh_cannot_log_in_to_is_one_line_before_anything_starts(tmp_path):
+    from gluon_resnet.launcher import free_port
+    port = free_port()  # nothing listens there
+    (tmp_path / "hosts").write_text(f"localhost:{port}\n")
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "1", "-H", str(tmp_path / "hosts"),
+                        "--launcher", "ssh", "--", sys.executable, "-c", "pass"], capture_output=True, text=True,
+                       timeout=120)
+    error = _refused(r)
+    assert f"ssh cannot log in to localhost:{port} (" in error and "Connection refused" in error
+    assert "nothing was started" in error and "launch: scheduler" not in r.stdout
+
+
 # ---------------------------------------------------------------- test hosts with their own addresses
 
 def _hostfile(tmp_path, netns_hosts):
