@@ -112,14 +112,14 @@ def _has(name):
         return False
 
 
-def restore_numpy(skip=()):
-    """Set each name of NUMPY_NAMES that this numpy lacks (except those in `skip`); return their names."""
+def restore_numpy():
+    """Set each name of NUMPY_NAMES that this numpy lacks; return their names."""
     import warnings
     done = []
     with warnings.catch_warnings():  # asking numpy 1.23-1.26 for a name it is retiring warns
         warnings.simplefilter("ignore")
         for entry in NUMPY_NAMES:
-            if entry.name not in skip and not _has(entry.name):
+            if not _has(entry.name):
                 setattr(np, entry.name, entry.make())
                 done.append(entry.name)
     return done
