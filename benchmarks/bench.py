@@ -22,8 +22,8 @@ import sys
 import tempfile
 import time
 
-from gluon_resnet.options import positive_int
-from gluon_resnet.precision import bf16_supported
+from gluon_resnet.cli.options import positive_int
+from gluon_resnet.model.precision import bf16_supported
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NEON_TITAN_X = 50000 / 11  # neon's ResNet-20: 11 s per 50,000-image epoch on a GTX Titan X
@@ -78,8 +78,7 @@ def _mx_step(net, batch, optimizer="sgd", read_every_batch=False, dtype="float32
 def _bf16_net(net):
     """`net` hybridized with AMP's bf16 casts in its graph, as `--dtype bfloat16` trains it."""
     from gluon_resnet.compat import mx
-
-    from gluon_resnet.precision import trace_in_bf16
+    from gluon_resnet.model.precision import trace_in_bf16
     net.hybridize(static_alloc=True, static_shape=True)
     trace_in_bf16(net, (1, 3, 32, 32), mx.cpu())
     return net
@@ -155,10 +154,10 @@ def epoch(data_dir, n, batch, threads, dtype="float32"):
     from gluon_resnet.compat import mx
     gluon = mx.gluon
 
-    from gluon_resnet.dataset import read_meta
-    from gluon_resnet.iterators import train_iter
-    from gluon_resnet.models import ModelSpec
-    from gluon_resnet.training import make_trainer, train_one_epoch, train_step
+    from gluon_resnet.data.dataset import read_meta
+    from gluon_resnet.data.iterators import train_iter
+    from gluon_resnet.model.resnet import ModelSpec
+    from gluon_resnet.train.training import make_trainer, train_one_epoch, train_step
     meta = read_meta(data_dir)
     cfg = ap.Namespace(lr=0.1, lr_factor=0.1, lr_step_epochs=[], warmup_epochs=0, warmup_lr=0.01, mom=0.9, wd=1e-4,
                        dtype=dtype, kv_store="device", num_epochs=1, save_dir=data_dir)
@@ -189,8 +188,8 @@ def epoch(data_dir, n, batch, threads, dtype="float32"):
 
 def pipeline(data_dir, batch, threads, batches):
     """The input pipeline alone: decoding, augmentation, batching in ImageRecordIter's threads."""
-    from gluon_resnet.dataset import read_meta
-    from gluon_resnet.iterators import train_iter
+    from gluon_resnet.data.dataset import read_meta
+    from gluon_resnet.data.iterators import train_iter
     meta = read_meta(data_dir)
     it = train_iter(data_dir, meta, batch, seed=1, threads=threads)
     next(it)
@@ -206,11 +205,11 @@ def pipeline(data_dir, batch, threads, batches):
 def inference(model_dir, runtime, kind, batch, seconds):
     import numpy as np
 
-    from gluon_resnet import runtimes
-    from gluon_resnet.run import Run
+    from gluon_resnet.deploy import runtimes
+    from gluon_resnet.train.run import Run
     run = Run(model_dir)
     if runtime == "mxnet":
-        from gluon_resnet.evaluation import mxnet_predictor
+        from gluon_resnet.train.evaluation import mxnet_predictor
         net, _ = run.load_model("final")
         net.hybridize(static_alloc=True, static_shape=True)
         predict = mxnet_predictor(net)
@@ -319,9 +318,9 @@ def data_paths(cache):
 def prepare(data, quick, rows):
     """What the chosen rows read: synthetic CIFAR-10 and Mini-Places2 archives in their official formats,
     packed; a ResNet-20 trained on the digits and exported to ONNX and INT8 for the inference rows."""
-    from gluon_resnet.packing import pack
-    from gluon_resnet.sources import read_cifar10, read_digits, read_miniplaces
-    from gluon_resnet.synthetic import make_cifar_arrays, write_cifar_python, write_miniplaces
+    from gluon_resnet.data.packing import pack
+    from gluon_resnet.data.sources import read_cifar10, read_digits, read_miniplaces
+    from gluon_resnet.data.synthetic import make_cifar_arrays, write_cifar_python, write_miniplaces
     cache = os.path.dirname(data["cifar"])
     os.makedirs(cache, exist_ok=True)
     used = {v for *_, spec in rows if spec for v in spec["args"].values() if isinstance(v, str)}
@@ -337,15 +336,15 @@ def prepare(data, quick, rows):
         pack(read_digits(), "digits", data["digits"], workers=1, force=True, progress=False)
         subprocess.run([sys.executable, "-c", f"""
 from gluon_resnet.threads import use_all_cores; use_all_cores()
-from gluon_resnet.options import train_parser
-from gluon_resnet.training import fit
-from gluon_resnet.onnx_io import export
-from gluon_resnet.quantization import quantize
+from gluon_resnet.cli.options import train_parser
+from gluon_resnet.train.training import fit
+from gluon_resnet.deploy.onnx_io import export
+from gluon_resnet.deploy.quantization import quantize
 fit(train_parser().parse_args(["--data-dir", {data['digits']!r}, "--n", "3", "--num-epochs", "2",
                                "--save-dir", {data['run']!r}, "--force"]))
 export({data['run']!r}); quantize({data['run']!r})
 import onnx
-from gluon_resnet.onnx_io import convert
+from gluon_resnet.deploy.onnx_io import convert
 onnx.save(convert({os.path.join(data['run'], 'model')!r}, 32), {raw!r})
 """], check=True, capture_output=True)
     return data

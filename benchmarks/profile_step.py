@@ -9,7 +9,7 @@ import json
 import os
 import tempfile
 
-from gluon_resnet.options import positive_int
+from gluon_resnet.cli.options import positive_int
 from gluon_resnet.threads import use_all_cores
 
 use_all_cores()  # before mxnet loads
@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 
 from gluon_resnet import get_model  # noqa: E402
 from gluon_resnet.compat import mx  # noqa: E402
-from gluon_resnet.training import scores  # noqa: E402
+from gluon_resnet.train.training import scores  # noqa: E402
 
 autograd, gluon = mx.autograd, mx.gluon
 
@@ -36,7 +36,7 @@ def main():
     if args.hybridize or args.dtype == "bfloat16":
         net.hybridize(static_alloc=True, static_shape=True)
     if args.dtype == "bfloat16":
-        from gluon_resnet.precision import check_bf16, trace_in_bf16
+        from gluon_resnet.model.precision import check_bf16, trace_in_bf16
         check_bf16([mx.cpu()])
         trace_in_bf16(net, (1, 3, 32, 32), mx.cpu())
     trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1, "momentum": 0.9, "wd": 1e-4})

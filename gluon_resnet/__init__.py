@@ -7,9 +7,9 @@ does not import mxnet; the names below load it when first used.
 import importlib
 
 __version__ = "0.1.0"
-_EXPORTS = {"CifarResNet": "models", "MiniPlacesResNet": "models", "ModelSpec": "models",
-            "ResidualBlock": "models", "ZeroPadShortcut": "models", "get_model": "models",
-            "count_macs": "summary", "count_parameters": "summary", "model_table": "summary"}
+_EXPORTS = {"CifarResNet": "model.resnet", "MiniPlacesResNet": "model.resnet", "ModelSpec": "model.resnet",
+            "ResidualBlock": "model.resnet", "ZeroPadShortcut": "model.resnet", "get_model": "model.resnet",
+            "count_macs": "model.summary", "count_parameters": "model.summary", "model_table": "model.summary"}
 __all__ = list(_EXPORTS)
 
 

@@ -11,11 +11,11 @@ from gluon_resnet.threads import use_all_cores
 
 use_all_cores()  # as the tools do, before mxnet loads: the tests run at the tools' speed
 import cv2  # noqa: E402
-from gluon_resnet.compat import mx  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from gluon_resnet.synthetic import make_cifar_arrays, write_cifar_python, write_miniplaces  # noqa: E402
+from gluon_resnet.compat import mx  # noqa: E402
+from gluon_resnet.data.synthetic import make_cifar_arrays, write_cifar_python, write_miniplaces  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -38,8 +38,8 @@ def miniplaces_root(tmp_path):
 @pytest.fixture(scope="session")
 def packed_cifar(tmp_path_factory, cifar_tarball):
     """The small CIFAR tarball packed with neon's defaults (pad 4, mean mode)."""
-    from gluon_resnet.packing import pack
-    from gluon_resnet.sources import read_cifar10
+    from gluon_resnet.data.packing import pack
+    from gluon_resnet.data.sources import read_cifar10
     out = str(tmp_path_factory.mktemp("packed") / "cifar10")
     pack(read_cifar10(cifar_tarball), "cifar10", out, progress=False)
     return out
@@ -53,8 +53,8 @@ def miniplaces_raw(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def packed_miniplaces(tmp_path_factory, miniplaces_raw):
-    from gluon_resnet.packing import pack
-    from gluon_resnet.sources import read_miniplaces
+    from gluon_resnet.data.packing import pack
+    from gluon_resnet.data.sources import read_miniplaces
     root = miniplaces_raw
     out = str(tmp_path_factory.mktemp("packed") / "miniplaces")
     pack(read_miniplaces(root), "miniplaces", out, pad=0, keep_bytes=True, progress=False)
@@ -64,8 +64,8 @@ def packed_miniplaces(tmp_path_factory, miniplaces_raw):
 @pytest.fixture(scope="session")
 def packed_digits(tmp_path_factory):
     """The embedded digits dataset, packed as `make demo` packs it."""
-    from gluon_resnet.packing import pack
-    from gluon_resnet.sources import read_digits
+    from gluon_resnet.data.packing import pack
+    from gluon_resnet.data.sources import read_digits
     out = str(tmp_path_factory.mktemp("packed") / "digits")
     pack(read_digits(), "digits", out, progress=False)
     return out
@@ -73,12 +73,12 @@ def packed_digits(tmp_path_factory):
 
 def train_args(*argv):
     """tools/train.py's arguments, parsed by its parser, for in-process runs."""
-    from gluon_resnet.options import train_parser
+    from gluon_resnet.cli.options import train_parser
     return train_parser().parse_args([str(a) for a in argv])
 
 
 def _train(data_dir, save_dir, *extra):
-    from gluon_resnet.training import fit
+    from gluon_resnet.train.training import fit
     fit(train_args("--data-dir", data_dir, "--n", 1, "--batch-size", 4, "--num-epochs", 2, "--save-dir", save_dir,
                    *extra))
     return str(save_dir)
@@ -129,7 +129,8 @@ def sshd(tmp_path_factory):
     client config to pass with --ssh-config. Touches nothing outside its temporary folder except /run/sshd
     (sshd's privilege-separation folder), which it removes again if it made it."""
     import getpass
-    from gluon_resnet.launcher import free_port
+
+    from gluon_resnet.dist.launcher import free_port
     if not os.path.exists(shutil.which("sshd") or "/usr/sbin/sshd"):
         pytest.fail("sshd is missing: install openssh-server (.ci/run does)")
     d = tmp_path_factory.mktemp("ssh")
@@ -315,7 +316,8 @@ def slurm_env(tmp_path_factory):
     """A one-node Slurm cluster (Debian's slurm-wlm and munge) on this machine, on free ports, its state in
     a temporary folder; stopped at the end. Returns the environment that points srun at it."""
     import shutil
-    from gluon_resnet.launcher import free_port
+
+    from gluon_resnet.dist.launcher import free_port
     for tool in ("slurmctld", "slurmd", "srun", "munged"):
         if not shutil.which(tool):
             pytest.fail(f"{tool} is missing: install slurm-wlm and munge (make test does)")

@@ -24,7 +24,7 @@ def test_smallest_configuration_runs_and_reports(tmp_path):
 
 
 def test_bf16_rows_run_where_the_cpu_has_bf16_and_say_so_elsewhere(tmp_path):
-    from gluon_resnet.precision import bf16_supported
+    from gluon_resnet.model.precision import bf16_supported
     r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench.py"), "--quick", "--rounds", "1",
                         "--steps", "1", "--only", "train/imperative,train/bf16", "--out", str(tmp_path / "out"),
                         "--cache", str(tmp_path / "cache")], capture_output=True, text=True, timeout=300)

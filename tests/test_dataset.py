@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from gluon_resnet.dataset import DatasetMeta, read_meta
+from gluon_resnet.data.dataset import DatasetMeta, read_meta
 from gluon_resnet.errors import UserError
 
 

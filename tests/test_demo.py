@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from gluon_resnet.demo import run_demo, scaled_steps
+from gluon_resnet.cli.walkthrough import run_demo, scaled_steps
 
 
 def test_schedule_is_scaled_not_cut():

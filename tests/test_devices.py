@@ -1,9 +1,9 @@
 """Device selection and its messages; GPU answers are faked where this machine has no CUDA."""
-from gluon_resnet.compat import mx
 import pytest
 
-from gluon_resnet import devices
+from gluon_resnet.compat import mx
 from gluon_resnet.errors import UserError
+from gluon_resnet.train import devices
 
 
 def test_cpu_contexts():
@@ -33,7 +33,7 @@ def test_gpu_contexts(two_gpus):
 
 
 def test_kvstore_and_dtype_rules(two_gpus):
-    from gluon_resnet.workers import WorkerGroup
+    from gluon_resnet.train.workers import WorkerGroup
     gpus, cpus = devices.contexts("0,1"), devices.contexts("", 2)
     group = WorkerGroup("nccl", gpus)  # nccl and float16 are accepted on GPUs
     assert (group.kvstore, group.rank, group.size, group.is_writer) == ("nccl", 0, 1, True)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 import pytest
+
 from conftest import ROOT
 
 PAGES = ["README.md"] + [f"docs/{n}" for n in sorted(os.listdir(os.path.join(ROOT, "docs"))) if n.endswith(".md")]
@@ -130,7 +131,7 @@ def workspace(tmp_path_factory, sshd, mpi_env, slurm_env):
     import cv2
     import numpy as np
 
-    from gluon_resnet.synthetic import make_cifar_arrays, write_cifar_python, write_miniplaces
+    from gluon_resnet.data.synthetic import make_cifar_arrays, write_cifar_python, write_miniplaces
     ws = tmp_path_factory.mktemp("clone")
     for name in ("tools", "onnx_export", "benchmarks", "constraints.txt", "setup.cfg"):
         os.symlink(os.path.join(ROOT, name), ws / name)

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from gluon_resnet.evaluation import evaluate, softmax, topk_wrong
-from gluon_resnet.dataset import read_meta
+from gluon_resnet.data.dataset import read_meta
+from gluon_resnet.train.evaluation import evaluate, softmax, topk_wrong
 
 
 def test_topk_wrong():

@@ -3,9 +3,10 @@ the order of fsync and rename calls, recorded while packing, training, exporting
 import os
 
 import pytest
-from conftest import _train
 
 from gluon_resnet import fileio
+
+from conftest import _train
 
 
 @pytest.fixture
@@ -58,8 +59,8 @@ def test_append_line_flushes_each_line(tmp_path, journal):
 @pytest.mark.slow
 def test_every_file_a_run_relies_on_is_on_the_disk(tmp_path, packed_digits, journal):
     from gluon_resnet.cli import export as export_cli
-    from gluon_resnet.packing import pack
-    from gluon_resnet.sources import read_digits
+    from gluon_resnet.data.packing import pack
+    from gluon_resnet.data.sources import read_digits
     data = tmp_path / "digits"
     pack(read_digits(), "digits", str(data), progress=False)
     run = _train(str(data), tmp_path / "run")

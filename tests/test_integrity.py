@@ -6,10 +6,11 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, train_args
 
 from gluon_resnet.errors import UserError
-from gluon_resnet.training import fit
+from gluon_resnet.train.training import fit
+
+from conftest import ROOT, train_args
 
 
 def _tool(*argv, timeout=300):
@@ -77,7 +78,7 @@ def _damage_record(data_dir, split, k):
 
 
 def test_a_record_that_does_not_decode_is_named_with_its_number(digits_copy, tmp_path):
-    from gluon_resnet.dataset import read_meta
+    from gluon_resnet.data.dataset import read_meta
     read_meta(str(digits_copy))  # hashed once and stamped: a later flip keeps size and mtime
     assert (digits_copy / ".checked.json").exists()
     _damage_record(digits_copy, "train", 37)
@@ -85,13 +86,13 @@ def test_a_record_that_does_not_decode_is_named_with_its_number(digits_copy, tmp
                      "does not decode")
     assert "digits/" in line  # the image's name from the .lst
     _damage_record(digits_copy, "val", 5)  # the multiscale reader of evaluate / verify / quantize too
-    from gluon_resnet.evaluation import evaluate
+    from gluon_resnet.train.evaluation import evaluate
     with pytest.raises(UserError, match=r"val.rec is damaged: record 5 .* does not decode"):
         evaluate(lambda x: x[:, :, 0, 0], str(digits_copy), read_meta(str(digits_copy)))
 
 
 def test_a_folder_packed_before_checksums_still_works_with_a_note(digits_copy, caplog):
-    from gluon_resnet.dataset import read_meta
+    from gluon_resnet.data.dataset import read_meta
     meta = json.loads((digits_copy / "dataset.json").read_text())
     del meta["files"]
     (digits_copy / "dataset.json").write_text(json.dumps(meta))
@@ -160,7 +161,7 @@ def test_folder_packing_ignores_what_is_not_a_class_folder(tmp_path):
 @pytest.fixture(scope="module")
 def onnx_run(tmp_path_factory, cifar_run):
     """A copy of the small CIFAR run with its ONNX export."""
-    from gluon_resnet import onnx_io
+    from gluon_resnet.deploy import onnx_io
     run = tmp_path_factory.mktemp("bad") / "run"
     shutil.copytree(cifar_run, run)
     onnx_io.export(str(run))

@@ -1,12 +1,13 @@
 """ImageRecordIter pipelines and the multiscale reader, checked pixel by pixel against the records."""
-from gluon_resnet.compat import mx
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
-from conftest import read_records
 
-from gluon_resnet.iterators import multiscale_batches, train_iter, val_iter
-from gluon_resnet.dataset import read_meta
+from gluon_resnet.compat import mx
+from gluon_resnet.data.dataset import read_meta
+from gluon_resnet.data.iterators import multiscale_batches, train_iter, val_iter
+
+from conftest import read_records
 
 
 def _epoch(it):
@@ -68,7 +69,7 @@ def test_same_seed_same_batches(packed_cifar):
 
 
 def test_validation_is_the_original_minus_mean(packed_cifar, cifar_batches):
-    from gluon_resnet.synthetic import cifar_images
+    from gluon_resnet.data.synthetic import cifar_images
     meta = read_meta(packed_cifar)
     data, labels = _epoch(val_iter(packed_cifar, meta, batch_size=8))
     rows, val_labels = cifar_batches["test_batch"]
@@ -117,7 +118,7 @@ def test_multiscale_native_scale_equals_val_iterator(packed, request):
 
 
 def test_multiscale_resizes_the_unpadded_image(packed_cifar, cifar_batches):
-    from gluon_resnet.synthetic import cifar_images
+    from gluon_resnet.data.synthetic import cifar_images
     meta = read_meta(packed_cifar)
     labels, batch = next(multiscale_batches(packed_cifar, meta, (48,), batch_size=3))
     original = mx.nd.array(cifar_images(cifar_batches["test_batch"][0])[1], dtype="uint8")

@@ -3,7 +3,7 @@ import pytest
 
 from gluon_resnet import get_model
 from gluon_resnet.compat import mx
-from gluon_resnet.models import ResidualBlock, ZeroPadShortcut, init_params
+from gluon_resnet.model.resnet import ResidualBlock, ZeroPadShortcut, init_params
 
 
 def _forward(net, size, batch=2, seed=0):
@@ -44,6 +44,7 @@ def test_residual_block_matches_its_definition():
 def test_option_b_owns_trainable_projection():
     a, b = get_model("cifar10", 3), get_model("cifar10", 3, shortcut="B")
     from gluon_resnet import count_parameters
+
     # Two projections: 16->32 and 32->64, each a 1x1 conv plus BN gamma/beta.
     assert count_parameters(b) - count_parameters(a) == 16 * 32 + 2 * 32 + 32 * 64 + 2 * 64
 
@@ -69,7 +70,7 @@ def test_every_batchnorm_follows_neon():
     from gluon_resnet.compat import mx
     nn = mx.gluon.nn
 
-    from gluon_resnet.summary import _blocks
+    from gluon_resnet.model.summary import _blocks
     bns = [b for b in _blocks(get_model("cifar10", 3)) if isinstance(b, nn.BatchNorm)]
     assert len(bns) == 20  # stem, two per block, the head's
     assert all(b._kwargs["eps"] == 1e-3 and b._kwargs["momentum"] == 0.9 for b in bns)  # Gluon: 1e-5, 0.9

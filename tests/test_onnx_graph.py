@@ -3,12 +3,12 @@ arithmetic exactly."""
 import os
 import tempfile
 
-from gluon_resnet.compat import mx
 import numpy as np
 import onnx
 import pytest
 
-from gluon_resnet import onnx_io
+from gluon_resnet.compat import mx
+from gluon_resnet.deploy import onnx_io
 
 
 @pytest.mark.parametrize("run", ["cifar_run", "miniplaces_run"])
@@ -23,8 +23,8 @@ def test_onnxruntime_symbolic_shape_inference_passes(run, request):
 
 def test_option_a_shortcut_rewrite_keeps_the_arithmetic():
     """The rewritten shortcut equals x[:, :, ::2, ::2] with zero channels appended, also at odd sizes."""
-    from gluon_resnet.models import ZeroPadShortcut
-    from gluon_resnet.onnx_graph import portable
+    from gluon_resnet.deploy.onnx_graph import portable
+    from gluon_resnet.model.resnet import ZeroPadShortcut
     block = ZeroPadShortcut(3, 5, 2)
     block.initialize()
     block.hybridize()
@@ -50,8 +50,8 @@ def _converted(block, size):
 
 
 def test_the_exporter_is_asked_for_opset_13():
-    from gluon_resnet.models import ModelSpec
-    from gluon_resnet.run import export_hybridized
+    from gluon_resnet.model.resnet import ModelSpec
+    from gluon_resnet.train.run import export_hybridized
     net = ModelSpec("cifar", 1).build(ctx=[mx.cpu()])
     with tempfile.TemporaryDirectory() as d:
         export_hybridized(net, 32, os.path.join(d, "m"))
@@ -65,8 +65,8 @@ def test_the_exporter_is_asked_for_opset_13():
     (lambda g, concat: concat.attribute[0].CopyFrom(onnx.helper.make_attribute("axis", 2)), "channel axis"),
 ])
 def test_a_shortcut_that_differs_from_the_known_pattern_fails_loudly(change, why):
-    from gluon_resnet.models import ZeroPadShortcut
-    from gluon_resnet.onnx_graph import Graph, UnexpectedGraph, rewrite_zero_pad_shortcuts
+    from gluon_resnet.deploy.onnx_graph import Graph, UnexpectedGraph, rewrite_zero_pad_shortcuts
+    from gluon_resnet.model.resnet import ZeroPadShortcut
     block = ZeroPadShortcut(3, 5, 2)
     block.initialize()
     block.hybridize()

@@ -5,8 +5,8 @@ import json
 import onnx
 import pytest
 
-from gluon_resnet import onnx_io
-from gluon_resnet.run import Run
+from gluon_resnet.deploy import onnx_io
+from gluon_resnet.train.run import Run
 
 CASES = [("cifar_run", (32, 40, 48), 10), ("miniplaces_run", (112, 128, 160, 240), 3)]
 
@@ -37,8 +37,9 @@ def test_export_is_portable_and_described(run, sizes, classes, request):
 
 def test_export_best_names_its_epoch(tmp_path, packed_digits):
     """4 epochs; --weights best gives the best epoch, labelled as selected on the validation set."""
+    from gluon_resnet.train.training import fit
+
     from conftest import train_args
-    from gluon_resnet.training import fit
     save = tmp_path / "run"
     summary = fit(train_args("--data-dir", packed_digits, "--n", 1, "--num-epochs", 4, "--lr", 0.5,
                              "--save-dir", save))
@@ -59,7 +60,7 @@ def test_export_best_names_its_epoch(tmp_path, packed_digits):
 def test_export_never_imports_the_training_loop():
     import subprocess
     import sys
-    code = ("import sys, gluon_resnet.onnx_io, gluon_resnet.verification, gluon_resnet.quantization; "
-            "print([m for m in sys.modules if m.startswith('gluon_resnet.training')])")
+    code = ("import sys, gluon_resnet.deploy.onnx_io, gluon_resnet.deploy.verification, gluon_resnet.deploy.quantization; "
+            "print([m for m in sys.modules if m.startswith('gluon_resnet.train.training')])")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == "[]", r.stderr

@@ -1,7 +1,7 @@
 """tools/train.py's options: MXNet fit.py's names, every option unset until resolved."""
 import pytest
 
-from gluon_resnet.options import floats, train_parser
+from gluon_resnet.cli.options import floats, train_parser
 
 
 def test_lr_step_epochs_are_floats():

@@ -3,17 +3,17 @@ import filecmp
 import os
 
 import cv2
-from gluon_resnet.compat import mx
 import numpy as np
 import pytest
-from conftest import as_archives, read_records
 
-from gluon_resnet.synthetic import cifar_images, write_cifar_binary
-
+from gluon_resnet.compat import mx
+from gluon_resnet.data.dataset import read_meta
+from gluon_resnet.data.packing import pack, pad_image
+from gluon_resnet.data.sources import read_cifar10, read_miniplaces
+from gluon_resnet.data.synthetic import cifar_images, write_cifar_binary
 from gluon_resnet.errors import UserError
-from gluon_resnet.dataset import read_meta
-from gluon_resnet.packing import pack, pad_image
-from gluon_resnet.sources import read_cifar10, read_miniplaces
+
+from conftest import as_archives, read_records
 
 
 def _originals(batches, names):
@@ -131,7 +131,7 @@ def test_miniplaces_mean_is_of_decoded_training_images(miniplaces_root, tmp_path
 
 
 def test_folder_dataset(tmp_path):
-    from gluon_resnet.sources import read_folder
+    from gluon_resnet.data.sources import read_folder
     rng = np.random.RandomState(0)
     for split, n in (("train", 3), ("val", 2)):
         for cls in ("cat", "dog"):

@@ -33,11 +33,12 @@ def test_plot_runs_names_a_folder_that_is_no_run(tmp_path):
 def test_lr_drop_lines_stand_where_the_drops_happen(tmp_path, packed_digits, monkeypatch):
     """Drops after 1.5 and 2 epochs: the lines at x = 1.5 and x = 2 on the epoch axis."""
     import matplotlib.axes
-    from conftest import train_args
 
-    from gluon_resnet.plots import plot_run
-    from gluon_resnet.run import Run
-    from gluon_resnet.training import fit
+    from gluon_resnet.train.plots import plot_run
+    from gluon_resnet.train.run import Run
+    from gluon_resnet.train.training import fit
+
+    from conftest import train_args
     save = tmp_path / "run"
     fit(train_args("--data-dir", packed_digits, "--n", 1, "--num-epochs", 3, "--lr-step-epochs", "1.5,2",
                    "--save-dir", save))
@@ -50,7 +51,7 @@ def test_lr_drop_lines_stand_where_the_drops_happen(tmp_path, packed_digits, mon
 
 def test_importing_the_library_leaves_matplotlib_alone():
     """Training imports plots.py: the process's matplotlib backend must stay what the user chose."""
-    code = ("import matplotlib; before = matplotlib.get_backend(); import gluon_resnet.training; "
+    code = ("import matplotlib; before = matplotlib.get_backend(); import gluon_resnet.train.training; "
             "import sys; assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
             "print(before == matplotlib.get_backend())")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -8,13 +8,13 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, train_args
 
 from gluon_resnet.compat import mx
-
 from gluon_resnet.errors import UserError
-from gluon_resnet.models import ModelSpec
-from gluon_resnet.precision import CPU_FLAGS, _namespaces, bf16_amp, bf16_supported, check_bf16, cpu_flags
+from gluon_resnet.model.precision import CPU_FLAGS, _namespaces, bf16_amp, bf16_supported, check_bf16, cpu_flags
+from gluon_resnet.model.resnet import ModelSpec
+
+from conftest import ROOT, train_args
 
 needs_bf16 = pytest.mark.skipif(not bf16_supported(), reason="this CPU has neither avx512_bf16 nor amx_bf16 "
                                                              "(/proc/cpuinfo): oneDNN has no bf16 convolution")
@@ -69,8 +69,8 @@ def _steps(dtype, batches, steps, seed=0):
     autograd = mx.autograd
     gluon = mx.gluon
 
-    from gluon_resnet.precision import trace_in_bf16
-    from gluon_resnet.training import scores
+    from gluon_resnet.model.precision import trace_in_bf16
+    from gluon_resnet.train.training import scores
     mx.random.seed(seed)
     net = ModelSpec("cifar", 1).build(ctx=[mx.cpu()])
     net.hybridize(static_alloc=True, static_shape=True)
@@ -93,8 +93,8 @@ def _steps(dtype, batches, steps, seed=0):
 
 @needs_bf16
 def test_bf16_steps_track_fp32_on_the_same_batches(packed_digits):
-    from gluon_resnet.dataset import read_meta
-    from gluon_resnet.iterators import train_iter
+    from gluon_resnet.data.dataset import read_meta
+    from gluon_resnet.data.iterators import train_iter
     meta = read_meta(packed_digits)
     batches = [(b.data[0].as_in_context(mx.cpu()), b.label[0].as_in_context(mx.cpu()))
                for b in train_iter(packed_digits, meta, 64, seed=1, threads=1)][:10]
@@ -115,9 +115,9 @@ def test_bf16_steps_track_fp32_on_the_same_batches(packed_digits):
 def test_bf16_run_resumes_exactly_and_exports_a_plain_fp32_graph(tmp_path, packed_digits):
     import onnx
 
-    from gluon_resnet import onnx_io
-    from gluon_resnet.run import Run
-    from gluon_resnet.training import fit
+    from gluon_resnet.deploy import onnx_io
+    from gluon_resnet.train.run import Run
+    from gluon_resnet.train.training import fit
     common = ["--data-dir", packed_digits, "--n", 1, "--batch-size", 64, "--dtype", "bfloat16", "--seed", 3]
     whole, part = tmp_path / "whole", tmp_path / "part"
     fit(train_args(*common, "--num-epochs", 3, "--save-dir", whole))

@@ -6,16 +6,17 @@ import subprocess
 import sys
 
 import cv2
-from gluon_resnet.compat import mx
 import numpy as np
 import onnx
 import pytest
-from conftest import ROOT
 
-from gluon_resnet import onnx_io
-from gluon_resnet.dataset import read_meta
-from gluon_resnet.iterators import at_scale
-from gluon_resnet.run import Run
+from gluon_resnet.compat import mx
+from gluon_resnet.data.dataset import read_meta
+from gluon_resnet.data.iterators import at_scale
+from gluon_resnet.deploy import onnx_io
+from gluon_resnet.train.run import Run
+
+from conftest import ROOT
 
 PREDICT = os.path.join(ROOT, "onnx_export", "predict.py")
 

@@ -7,19 +7,20 @@ import shutil
 import onnx
 import pytest
 
-from gluon_resnet import onnx_io
+from gluon_resnet.deploy import onnx_io
+from gluon_resnet.deploy.quantization import quantize
+from gluon_resnet.deploy.verification import verify
 from gluon_resnet.errors import UserError
-from gluon_resnet.quantization import quantize
-from gluon_resnet.run import Run
-from gluon_resnet.verification import verify
+from gluon_resnet.train.run import Run
 
 
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory, packed_digits):
     """ResNet-8 trained on the digits until its error is low and stable (a few %), so INT8 has something to
     lose and a run's noise (oneDNN rounds differently per CPU) moves few images."""
+    from gluon_resnet.train.training import fit
+
     from conftest import train_args
-    from gluon_resnet.training import fit
     save = tmp_path_factory.mktemp("runs") / "digits"
     fit(train_args("--data-dir", packed_digits, "--n", 1, "--num-epochs", 12, "--lr-step-epochs", "8,10",
                    "--save-dir", save))

@@ -6,6 +6,7 @@ import re
 import shlex
 
 import pytest
+
 from conftest import ROOT
 
 README = open(os.path.join(ROOT, "README.md")).read()
@@ -64,7 +65,7 @@ def test_readme_predict_snippet_runs_and_agrees_with_predict_py(cifar_run, tmp_p
     import cv2
     import numpy as np
 
-    from gluon_resnet import onnx_io
+    from gluon_resnet.deploy import onnx_io
     snippet = next(b for b in DOCS["deployment.md"].split("```python")[1:] if "custom_metadata_map" in b).split("```")[0]
     model = onnx_io.export(cifar_run)
     image = str(tmp_path / "photo.png")

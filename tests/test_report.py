@@ -1,8 +1,8 @@
 """A run's report: the final epoch is the headline, the best one is labelled as selected on validation."""
 import pytest
 
-from gluon_resnet.report import BEST_LABEL, closing_line, epoch_line, neon_table, summarize
-from gluon_resnet.run import Run
+from gluon_resnet.train.report import BEST_LABEL, closing_line, epoch_line, neon_table, summarize
+from gluon_resnet.train.run import Run
 
 
 def _rows():

@@ -3,12 +3,12 @@ import os
 
 import numpy as np
 import pytest
-from conftest import as_archives
 
-from gluon_resnet.synthetic import write_cifar_python, write_miniplaces
-
+from gluon_resnet.data.sources import read_cifar10, read_digits, read_miniplaces
+from gluon_resnet.data.synthetic import write_cifar_python, write_miniplaces
 from gluon_resnet.errors import UserError
-from gluon_resnet.sources import read_cifar10, read_digits, read_miniplaces
+
+from conftest import as_archives
 
 
 def test_miniplaces_devkit_found_in_each_documented_place(tmp_path):
@@ -45,7 +45,8 @@ def test_truncated_archive(tmp_path, cifar_tarball):
 
 def test_garbled_pickle_names_the_member(tmp_path, cifar_batches):
     import tarfile
-    from gluon_resnet.synthetic import add_member as _add
+
+    from gluon_resnet.data.synthetic import add_member as _add
     good = write_cifar_python(tmp_path / "good.tar.gz", cifar_batches)
     bad = tmp_path / "bad.tar.gz"
     with tarfile.open(good) as src, tarfile.open(bad, "w:gz") as dst:

@@ -4,7 +4,7 @@ import pytest
 
 from gluon_resnet import count_macs, count_parameters, get_model, model_table
 from gluon_resnet.compat import mx
-from gluon_resnet.models import ProjectionShortcut
+from gluon_resnet.model.resnet import ProjectionShortcut
 
 nn = mx.gluon.nn
 

@@ -4,7 +4,7 @@ import tarfile
 
 import numpy as np
 
-from gluon_resnet.synthetic import make_cifar_arrays, write_cifar_binary, write_cifar_python
+from gluon_resnet.data.synthetic import make_cifar_arrays, write_cifar_binary, write_cifar_python
 
 
 def test_cifar_python_and_binary_layouts(tmp_path):

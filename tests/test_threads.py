@@ -16,7 +16,7 @@ def _run(code):
 
 
 def test_importing_the_library_leaves_the_environment_alone():
-    r = _run("import gluon_resnet, gluon_resnet.training")
+    r = _run("import gluon_resnet, gluon_resnet.train.training")
     assert r.returncode == 0 and r.stdout.strip() == "None"
 
 

@@ -8,15 +8,16 @@ import sys
 import time
 from argparse import Namespace
 
-from gluon_resnet.compat import mx
 import numpy as np
 import pytest
-from conftest import ROOT, train_args
 
 from gluon_resnet import get_model
+from gluon_resnet.compat import mx
 from gluon_resnet.errors import TrainingDiverged, UserError
 from gluon_resnet.hints import python
-from gluon_resnet.training import fit, make_scheduler, make_trainer, resolve, train_step
+from gluon_resnet.train.training import fit, make_scheduler, make_trainer, resolve, train_step
+
+from conftest import ROOT, train_args
 
 SCHEDULE = Namespace(lr=0.1, lr_factor=0.1, lr_step_epochs=[90, 135], warmup_epochs=0, warmup_lr=0.01)
 
@@ -172,7 +173,7 @@ def test_missing_data_dir(tmp_path):
 
 
 def test_gpus_on_the_cpu_build(tmp_path, packed_cifar):
-    from gluon_resnet.devices import has_cuda
+    from gluon_resnet.train.devices import has_cuda
     if has_cuda():  # the .[gpu] install: ask for a GPU number no machine has
         _fails("there is no GPU 64", "--data-dir", packed_cifar, "--gpus", "64", "--save-dir", tmp_path / "r")
     else:
@@ -200,9 +201,9 @@ def test_resume_that_contradicts_the_checkpoint(tmp_path, packed_cifar, cifar_ba
     job = resolve(train_args("--save-dir", run, "--resume", "--num-epochs", 3, "--n", 1, "--eval-every", 5,
                              "--weights", "best"))
     assert (job.config.num_epochs, job.config.eval_every, job.config.weights, job.config.n) == (3, 5, "best", 1)
-    from gluon_resnet.synthetic import write_cifar_python
-    from gluon_resnet.packing import pack
-    from gluon_resnet.sources import read_cifar10
+    from gluon_resnet.data.packing import pack
+    from gluon_resnet.data.sources import read_cifar10
+    from gluon_resnet.data.synthetic import write_cifar_python
     other = dict(cifar_batches)
     other["test_batch"] = (other["test_batch"][0][::-1].copy(), other["test_batch"][1][::-1])
     pack(read_cifar10(write_cifar_python(tmp_path / "o.tar.gz", other)), "cifar10", str(tmp_path / "o"), progress=False)
@@ -211,7 +212,7 @@ def test_resume_that_contradicts_the_checkpoint(tmp_path, packed_cifar, cifar_ba
 
 
 def test_resume_command_is_shell_quoted_and_names_the_launcher(monkeypatch):
-    from gluon_resnet.config import LAUNCH_ENV, TrainConfig
+    from gluon_resnet.train.config import LAUNCH_ENV, TrainConfig
     cfg = TrainConfig(data_dir="d", save_dir="runs/my run", n=1, shortcut="A", batch_size=64, num_epochs=3, lr=0.1,
                       lr_factor=0.1, lr_step_epochs=[2], wd=0, mom=0.9, warmup_epochs=0, warmup_lr=0.01, seed=0,
                       dtype="float32", data_threads=1)
@@ -233,8 +234,8 @@ def test_resolve_fills_a_copy_and_leaves_the_arguments_alone(packed_cifar, tmp_p
 
 def test_only_the_writer_writes_under_save_dir(tmp_path, packed_cifar, monkeypatch, capfd):
     """A worker other than rank 0 trains and logs to stderr with its rank, and leaves --save-dir alone."""
-    from gluon_resnet import training
-    from gluon_resnet.workers import WorkerGroup
+    from gluon_resnet.train import training
+    from gluon_resnet.train.workers import WorkerGroup
 
     def rank_1(kv_store, ctxs):
         group = WorkerGroup(kv_store, ctxs)

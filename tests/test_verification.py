@@ -7,12 +7,13 @@ import sys
 
 import onnx
 import pytest
-from conftest import ROOT
 
-from gluon_resnet import onnx_io, runtimes
+from gluon_resnet.deploy import onnx_io, runtimes
+from gluon_resnet.deploy.verification import verify
 from gluon_resnet.errors import UserError
-from gluon_resnet.run import Run
-from gluon_resnet.verification import verify
+from gluon_resnet.train.run import Run
+
+from conftest import ROOT
 
 
 @pytest.mark.parametrize("run", ["cifar_run", "miniplaces_run"])

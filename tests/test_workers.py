@@ -3,13 +3,14 @@ import os
 import subprocess
 import sys
 
-from gluon_resnet.compat import mx
 import numpy as np
 import pytest
-from conftest import ROOT
 
+from gluon_resnet.compat import mx
 from gluon_resnet.errors import JobError, UserError
-from gluon_resnet.workers import WorkerGroup
+from gluon_resnet.train.workers import WorkerGroup
+
+from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "helpers"))
 import dist_steps  # noqa: E402
@@ -19,7 +20,7 @@ def _one_process_on_the_union():
     """The reference: one process, one device, the whole global batch per step. BatchNorm statistics
     are per worker in a dist job (as per device on one machine), so each worker's part gets its own
     forward pass; their gradients add up in the parameters' buffers (grad_req add)."""
-    from gluon_resnet.training import make_trainer
+    from gluon_resnet.train.training import make_trainer
     net = dist_steps.build()
     cfg = dict(vars(dist_steps.CFG), kv_store="device")
     trainer = make_trainer(net, type(dist_steps.CFG)(**cfg), 10)

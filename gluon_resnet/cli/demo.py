@@ -2,8 +2,8 @@
 few epochs, evaluate (single-scale and multiscale), export to ONNX and INT8, verify in every runtime."""
 import argparse
 
-from ..options import positive_int
 from . import main_guard
+from .options import positive_int
 
 
 def parse_args(argv=None):
@@ -18,7 +18,7 @@ def parse_args(argv=None):
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
-    from ..demo import run_demo
+    from .walkthrough import run_demo
     result = run_demo(args.epochs, args.n, args.data_dir, args.save_dir)
     if not all(r["ok"] for r in result["verify"].values()):
         raise SystemExit(1)

@@ -5,7 +5,7 @@ import argparse
 import json
 
 from . import main_guard
-from ..options import positive_int, sizes, weights_option
+from .options import positive_int, sizes, weights_option
 
 
 def parse_args(argv=None):
@@ -25,9 +25,9 @@ def parse_args(argv=None):
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
-    from ..dataset import read_meta
-    from ..evaluation import evaluate, mxnet_predictor
-    from ..run import Run
+    from ..data.dataset import read_meta
+    from ..train.evaluation import evaluate, mxnet_predictor
+    from ..train.run import Run
     net, state = Run(args.save_dir).load_model(args.weights)
     data_dir = args.data_dir or state.data_dir
     meta = read_meta(data_dir)

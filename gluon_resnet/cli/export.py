@@ -8,7 +8,7 @@ from . import main_guard
 
 
 def parse_args(argv=None):
-    from ..options import weights_option
+    from .options import weights_option
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--save-dir", help="a run folder of tools/train.py (default: the newest under runs/)")
     p.add_argument("--out", help="default <save-dir>/model.onnx")
@@ -21,9 +21,9 @@ def parse_args(argv=None):
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
-    from ..onnx_io import export, read_metadata
-    from ..report import selection_label
-    from ..run import Run
+    from ..deploy.onnx_io import export, read_metadata
+    from ..train.report import selection_label
+    from ..train.run import Run
     out = export(args.save_dir or Run.newest().dir, args.out, args.weights)
     m = read_metadata(out)
     print(f"wrote {out}: {m['model']} on {m['dataset']}, epoch {m['trained_epoch']} ({selection_label(m['epoch_selection'])}), "

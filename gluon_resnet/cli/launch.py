@@ -15,14 +15,14 @@ import argparse
 import re
 import sys
 
-from ..config import LAUNCH_ENV
 from ..hints import command
-from ..options import port, positive_int
+from ..train.config import LAUNCH_ENV
 from . import main_guard
+from .options import port, positive_int
 
 
 def parse_args(argv=None):
-    from ..launcher import LAUNCHERS
+    from ..dist.launcher import LAUNCHERS
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-n", "--num-workers", type=positive_int, default=2)
     p.add_argument("-s", "--num-servers", type=positive_int, default=1)
@@ -50,8 +50,8 @@ def parse_args(argv=None):
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
+    from ..dist.launcher import launch
     from ..errors import UserError
-    from ..launcher import launch
     if not args.command:
         raise UserError("give the worker command after --, e.g. -- python tools/train.py --kv-store dist_sync")
     if args.num_workers < 1 or args.num_servers < 1:
@@ -90,9 +90,9 @@ def go_on_hint(command, prefix):
             break
     else:
         return AGAIN
-    from ..options import train_parser
-    from ..training import go_on_hint as train_hint
-    from ..training import run_of
+    from ..train.training import go_on_hint as train_hint
+    from ..train.training import run_of
+    from .options import train_parser
     try:
         train_args, _ = train_parser().parse_known_args(command[i + 1:])
         run = run_of(train_args)

@@ -11,5 +11,5 @@ def parse_args(argv=None):
 @main_guard
 def main(argv=None):
     parse_args(argv)
-    from ..summary import model_table
+    from ..model.summary import model_table
     print(model_table())

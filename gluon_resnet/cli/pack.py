@@ -5,13 +5,13 @@ Writes train/val .rec + .idx + .lst and dataset.json (classes, counts, RGB mean,
 import argparse
 import os
 
-from ..options import fraction, nonnegative_int, positive_int
 from . import main_guard
+from .options import fraction, nonnegative_int, positive_int
 
 
 def parse_args(argv=None):
-    from ..packing import PAD_MODES
-    from ..sources import DEFAULT_SRC, READERS
+    from ..data.packing import PAD_MODES
+    from ..data.sources import DEFAULT_SRC, READERS
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--dataset", choices=sorted(READERS), default="cifar10")
     p.add_argument("--src", help="raw data; default: " + ", ".join(f"{k}: {v}" for k, v in DEFAULT_SRC.items()))
@@ -41,9 +41,9 @@ def main(argv=None):
     args = parse_args(argv)
     if args.check:
         return check(args.check)
+    from ..data.packing import check_out, pack, summary
+    from ..data.sources import DEFAULT_SRC, READERS
     from ..errors import UserError
-    from ..packing import check_out, pack, summary
-    from ..sources import DEFAULT_SRC, READERS
     if args.dataset == "folder" and not args.src:
         raise UserError("--dataset folder needs --src DIR: DIR/<class>/ images (split into train and val), or "
                         "DIR/train/<class>/ and DIR/val/<class>/")
@@ -68,8 +68,8 @@ def main(argv=None):
 
 def check(data_dir):
     """--check: every record file against the size and SHA-256 the packer recorded."""
-    from ..dataset import read_meta
-    from ..integrity import check_dataset_files
+    from ..data.dataset import read_meta
+    from ..data.integrity import check_dataset_files
     meta = read_meta(data_dir, check=False)
     if not meta.files:
         from ..errors import UserError

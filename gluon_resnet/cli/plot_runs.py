@@ -17,8 +17,8 @@ def parse_args(argv=None):
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
-    from ..plots import plot_runs
-    from ..run import Run
+    from ..train.plots import plot_runs
+    from ..train.run import Run
     runs = [Run(d) for d in args.runs]
     for run in runs:
         run.read_metrics()  # a folder that is no run fails here, by name

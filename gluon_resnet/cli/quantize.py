@@ -3,8 +3,8 @@ weights, calibrated on training images of the run's own packed dataset with the 
 preprocessing. Check it with `python onnx_export/verify.py --model int8`."""
 import argparse
 
-from ..options import positive_int
 from . import main_guard
+from .options import positive_int
 
 
 def parse_args(argv=None):
@@ -24,9 +24,9 @@ def parse_args(argv=None):
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
-    from ..onnx_io import read_metadata
-    from ..quantization import quantize
-    from ..run import Run
+    from ..deploy.onnx_io import read_metadata
+    from ..deploy.quantization import quantize
+    from ..train.run import Run
     out = quantize(args.save_dir or Run.newest().dir, args.data_dir, args.out, args.images, args.method,
                    args.full_range)
     used = read_metadata(out)["int8_calibration"]["images"]  # at most the training set

@@ -9,12 +9,12 @@ from . import main_guard
 
 
 def parse_args(argv=None):
-    from ..options import train_parser
+    from .options import train_parser
     return train_parser(__doc__).parse_args(argv)
 
 
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
-    from ..training import fit
+    from ..train.training import fit
     return fit(args)

@@ -7,8 +7,8 @@ import os
 import sys
 
 from ..hints import command
-from ..options import positive_int
 from . import main_guard
+from .options import positive_int
 
 
 def parse_args(argv=None):
@@ -28,10 +28,10 @@ def parse_args(argv=None):
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
-    from .. import runtimes
+    from ..deploy import runtimes
+    from ..deploy.verification import table, verify
     from ..errors import UserError
-    from ..run import Run
-    from ..verification import table, verify
+    from ..train.run import Run
     run = Run(args.save_dir) if args.save_dir else Run.newest()
     onnx_path = {"fp32": None, "int8": run.int8_onnx}.get(args.model, args.model)
     if args.model == "int8" and not os.path.exists(onnx_path):

@@ -5,12 +5,12 @@ process) and saves its parameters to OUT/rank<r>.params. Run by tools/launch.py.
 import sys
 from argparse import Namespace
 
-from gluon_resnet.compat import mx
 import numpy as np
 
-from gluon_resnet.models import ModelSpec
-from gluon_resnet.training import make_trainer, train_step
-from gluon_resnet.workers import WorkerGroup
+from gluon_resnet.compat import mx
+from gluon_resnet.model.resnet import ModelSpec
+from gluon_resnet.train.training import make_trainer, train_step
+from gluon_resnet.train.workers import WorkerGroup
 
 GLOBAL_BATCH, STEPS = 16, 3
 CFG = Namespace(lr=0.1, lr_factor=0.1, lr_step_epochs=[], warmup_epochs=0, warmup_lr=0.01, mom=0.9, wd=1e-3,

@@ -5,10 +5,10 @@ and both read the same pixels from `multiscale_batches`, so their numbers are co
 """
 import time
 
-from .compat import mx
 import numpy as np
 
-from .iterators import multiscale_batches
+from ..compat import mx
+from ..data.iterators import multiscale_batches
 
 
 def softmax(logits):

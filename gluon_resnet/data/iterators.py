@@ -7,9 +7,9 @@ Make a new ImageRecordIter for every pass and never call reset(): in MXNet 1.9 r
 iterator drops the first batch, and the pass after a padded last batch skips the records that padded
 it. A per-epoch seed (`epoch_seed`) also makes epoch e reproducible, which exact resume needs.
 """
-from .compat import mx
 import numpy as np
 
+from ..compat import mx
 from .dataset import split_path
 from .integrity import reading
 

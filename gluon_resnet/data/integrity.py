@@ -17,8 +17,8 @@ import json
 import logging
 import os
 
-from .errors import UserError
-from .hints import command
+from ..errors import UserError
+from ..hints import command
 
 log = logging.getLogger("gluon_resnet")
 STAMP = ".checked.json"
@@ -75,7 +75,7 @@ def _read_stamp(data_dir):
 
 
 def _write_stamp(data_dir, stamp):
-    from .fileio import write_json
+    from ..fileio import write_json
     for path in _stamp_paths(data_dir):
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -132,9 +132,9 @@ def _check_index(data_dir, fix):
 def undecodable_records(data_dir, split, limit=3):
     """[(record number, reason)] of the first records of a split that do not unpack or decode."""
     import cv2
-    from .compat import mx
     import numpy as np
 
+    from ..compat import mx
     from .dataset import split_path
     bad = []
     rec = mx.recordio.MXIndexedRecordIO(split_path(data_dir, split, "idx"), split_path(data_dir, split), "r")
@@ -160,7 +160,7 @@ def reading(data_dir, split):
     """Turn an MXNet decode failure while reading `split` into one line naming the file and record."""
     import struct
 
-    from .compat import mx
+    from ..compat import mx
     try:
         yield
     except (mx.base.MXNetError, struct.error) as e:

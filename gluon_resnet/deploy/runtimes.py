@@ -11,7 +11,7 @@ import importlib.util
 
 import numpy as np
 
-from .errors import UserError
+from ..errors import UserError
 
 RUNTIMES = ("onnxruntime", "openvino", "openvino-bf16", "opencv", "reference")
 DEFAULT = ("onnxruntime", "openvino", "opencv")   # what verify.py runs unless told

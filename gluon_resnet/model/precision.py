@@ -10,7 +10,7 @@ stay fp32; the network's outputs are cast to fp32 before the loss and every metr
 """
 import contextlib
 
-from .errors import UserError
+from ..errors import UserError
 
 CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
@@ -44,7 +44,7 @@ def check_bf16(ctxs, flags=None):
 def _namespaces():
     """Every module amp.init() writes to: mx.symbol and mx.ndarray, their `op` and `_internal`
     modules and their per-prefix submodules (contrib, linalg, image, ...)."""
-    from .compat import mx
+    from ..compat import mx
     base = mx.base
     found = []
     for root in (mx.symbol, mx.ndarray):
@@ -56,7 +56,7 @@ def _namespaces():
 @contextlib.contextmanager
 def bf16_amp():
     """AMP (bfloat16, default lists) inside the block; mx.symbol / mx.ndarray exactly as before after it."""
-    from .compat import submodule
+    from ..compat import submodule
     amp = submodule("contrib.amp.amp")  # the module that holds AMP's state, not the package
     modules = _namespaces()
     saved = [(m, dict(vars(m))) for m in modules]
@@ -78,6 +78,6 @@ def bf16_amp():
 def trace_in_bf16(net, batch_shape, ctx):
     """Trace hybridized `net`'s graph with bf16 casts under bf16_amp(): one inference-mode forward
     pass (every device then runs the same cached graph)."""
-    from .compat import mx
+    from ..compat import mx
     with bf16_amp():
         net(mx.nd.zeros(batch_shape, ctx=ctx)).wait_to_read()

@@ -8,8 +8,8 @@ is generated from it, so train.py and launch.py print the same text.
 import os
 from dataclasses import asdict, dataclass, fields, replace
 
-from .errors import UserError
-from .hints import command
+from ..errors import UserError
+from ..hints import command
 
 # Options whose value changes the steps a run takes: fixed for the life of a run.
 TRAINING = ("n", "shortcut", "batch_size", "lr", "lr_factor", "lr_step_epochs", "wd", "mom", "warmup_epochs",

@@ -1,7 +1,6 @@
 """Devices from MXNet's command-line conventions: `--gpus 0,1` (empty = CPU) or `--cpus N`."""
-from .compat import mx
-
-from .errors import UserError
+from ..compat import mx
+from ..errors import UserError
 
 GPU_INSTALL = ("pip install mxnet-cu112==1.9.1 (or pip install -e '.[gpu]') with CUDA 11.2, cuDNN 8 and "
                "NCCL 2 on the library path; see the README's GPU section")
@@ -37,7 +36,7 @@ def contexts(gpus="", cpus=1):
 
 def check_dtype(dtype, ctxs):
     if dtype == "bfloat16":
-        from .precision import check_bf16
+        from ..model.precision import check_bf16
         check_bf16(ctxs)
     if dtype == "float16" and ctxs[0].device_type != "gpu":
         raise UserError("--dtype float16 needs GPUs (MXNet's CPU float16 kernels are slow and partial); "

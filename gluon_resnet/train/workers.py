@@ -16,11 +16,11 @@ it; and each worker's gradient is applied on its own, so it never trains what on
 """
 import os
 
-from .compat import mx
 import numpy as np
 
-from .errors import JobError, UserError
-from .hints import command
+from ..compat import mx
+from ..errors import JobError, UserError
+from ..hints import command
 
 SYNC_KVSTORES = ("dist_sync", "dist_device_sync")
 DIST_ENV = ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT", "DMLC_NUM_SERVER", "DMLC_NUM_WORKER")

@@ -1,6 +1,6 @@
 """Model size and cost: trainable parameters, forward multiply-adds, depth, and a summary table."""
-from .compat import mx
-from .models import get_model
+from ..compat import mx
+from .resnet import get_model
 
 nn = mx.gluon.nn
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import UserError
+from ..fileio import replace
+from ..recipes import RECIPES, family_of
 from .dataset import META_FILE, OUTPUTS, SPLITS, DatasetMeta, split_path, write_meta
-from .errors import UserError
-from .fileio import replace
 from .integrity import digest
-from .recipes import RECIPES, family_of
 
 PAD_MODES = {"mean": "mean", "zero": "constant", "edge": "edge", "reflect": "reflect"}
 
@@ -103,7 +103,7 @@ def pack(source, name, out, pad=None, pad_mode="mean", size=None, keep_bytes=Non
          seed=0, force=False, progress=True):
     """Pack `source` into `out`; returns its DatasetMeta. Unset pad / size / keep_bytes come from the
     dataset's DEFAULTS, so the library packs exactly as the command line does."""
-    from .compat import mx
+    from ..compat import mx
     recordio = mx.recordio
     from tqdm import tqdm
 

@@ -15,20 +15,20 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from ..cli.options import DEFAULTS
+from ..compat import mx
+from ..data.dataset import DatasetMeta, read_meta
+from ..data.integrity import reading
+from ..data.iterators import epoch_seed, train_iter, val_iter
+from ..errors import Interrupted, TrainingDiverged, UserError
+from ..model.precision import trace_in_bf16
+from ..model.resnet import ModelSpec
+from ..model.summary import count_parameters
 from . import devices, report
-from .compat import mx
 from .config import TrainConfig, show
-from .dataset import DatasetMeta, read_meta
-from .errors import Interrupted, TrainingDiverged, UserError
 from .evaluation import topk_wrong
-from .integrity import reading
-from .iterators import epoch_seed, train_iter, val_iter
-from .models import ModelSpec
-from .options import DEFAULTS
 from .plots import plot_run
-from .precision import trace_in_bf16
 from .run import Run, RunState, Score, load_parameters
-from .summary import count_parameters
 from .workers import WorkerGroup
 
 autograd, gluon = mx.autograd, mx.gluon

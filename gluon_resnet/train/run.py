@@ -21,13 +21,13 @@ import shutil
 import uuid
 from dataclasses import asdict, dataclass
 
+from ..data.dataset import DatasetMeta
+from ..data.integrity import check_file, digest
+from ..errors import UserError
+from ..fileio import append_line, atomic, read_json, replace, write_json
+from ..hints import command
+from ..model.resnet import ModelSpec
 from .config import TrainConfig
-from .dataset import DatasetMeta
-from .errors import UserError
-from .fileio import append_line, atomic, read_json, replace, write_json
-from .hints import command
-from .integrity import check_file, digest
-from .models import ModelSpec
 
 log = logging.getLogger("gluon_resnet")
 KEEP_LAST = 3
@@ -36,7 +36,7 @@ SELECTIONS = ("final", "best")   # which epoch a model comes from: the last one,
 
 def export_hybridized(net, size, prefix):
     """`prefix`-symbol.json + `prefix`-0000.params of `net` (input `data`), hybridized for export."""
-    from .compat import mx
+    from ..compat import mx
     net.hybridize()
     net(mx.nd.zeros((1, 3, size, size)))  # export needs one forward pass after hybridize()
     net.export(prefix, epoch=0)
@@ -44,7 +44,7 @@ def export_hybridized(net, size, prefix):
 
 def load_parameters(net, path, **kw):
     """net.load_parameters, with a file MXNet cannot read named in one line."""
-    from .compat import mx
+    from ..compat import mx
     try:
         net.load_parameters(path, **kw)
     except (mx.base.MXNetError, AssertionError) as e:
@@ -85,7 +85,7 @@ class RunState:
     @classmethod
     def from_dict(cls, d, save_dir):
         # Checkpoints written before TrainConfig kept some options under "args"; the rest were defaults.
-        from .options import DEFAULTS
+        from ..cli.options import DEFAULTS
         config = TrainConfig.from_dict(d.get("config") or d["args"], save_dir=save_dir,
                                        **{k: v for k, v in DEFAULTS.items() if k != "data_dir"})
         return cls(d["epoch"], d["num_update"], config, DatasetMeta.from_dict(d["dataset"]),
@@ -228,7 +228,7 @@ class Run:
 
     def load_model(self, which="final", ctx=None):
         """(network in float32 on `ctx`, RunState) of the `final` or `best` epoch."""
-        from .compat import mx
+        from ..compat import mx
         state, params = self.selected(which)
         net = state.model.build(initialize=False)
         load_parameters(net, params, ctx=ctx or mx.cpu(), cast_dtype=True, dtype_source="current")

@@ -6,9 +6,9 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 
-from .errors import UserError
-from .hints import command
-from .recipes import RECIPES
+from ..errors import UserError
+from ..hints import command
+from ..recipes import RECIPES
 
 SPLITS = ("train", "val")
 META_FILE = "dataset.json"

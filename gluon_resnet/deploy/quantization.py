@@ -11,11 +11,11 @@ import json
 import os
 import tempfile
 
+from ..data.dataset import read_meta
+from ..data.iterators import multiscale_batches
+from ..errors import UserError
+from ..train.run import Run
 from . import onnx_io
-from .dataset import read_meta
-from .errors import UserError
-from .iterators import multiscale_batches
-from .run import Run
 
 
 class _Calibration:

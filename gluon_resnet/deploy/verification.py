@@ -9,13 +9,13 @@ agreement with fp32. A runtime that is not installed is reported as absent, neve
 
 import numpy as np
 
+from ..data.dataset import read_meta
+from ..errors import UserError
+from ..hints import command
+from ..train.evaluation import evaluate, mxnet_predictor
+from ..train.report import selection_label
+from ..train.run import Run
 from . import onnx_io, runtimes
-from .dataset import read_meta
-from .errors import UserError
-from .evaluation import evaluate, mxnet_predictor
-from .hints import command
-from .report import selection_label
-from .run import Run
 
 MAX_REL_DIFF = 1e-4
 MAX_TOP1_DELTA = 0.005   # INT8 / bf16: at most 0.5 percentage points more top-1 error than fp32

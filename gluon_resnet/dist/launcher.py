@@ -32,8 +32,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from . import threads
-from .errors import JobError, UserError
+from .. import threads
+from ..errors import JobError, UserError
 
 LAUNCHERS = ("local", "ssh", "mpi", "slurm")
 POLL_SECONDS = 0.5

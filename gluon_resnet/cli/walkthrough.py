@@ -1,20 +1,20 @@
-"""The newcomer's path, end to end on the embedded digits: pack, train ResNet-20 with the CIFAR recipe
-(its schedule scaled to a few epochs), export the final epoch to ONNX and INT8, and verify both in
-every installed runtime."""
+"""The newcomer's path end to end on the embedded digits: pack, train ResNet-20 with the CIFAR
+recipe (its schedule scaled to a few epochs), evaluate (single-scale and multiscale), export the final epoch
+to ONNX and INT8, and verify both in every installed runtime."""
 import time
 
-from . import onnx_io
-from .dataset import read_meta
-from .errors import UserError
+from ..data.dataset import read_meta
+from ..data.packing import pack
+from ..data.sources import read_digits
+from ..deploy import onnx_io
+from ..deploy.quantization import quantize
+from ..deploy.verification import table, verify
+from ..errors import UserError
+from ..recipes import RECIPES
+from ..train.report import BEST_LABEL
+from ..train.run import Run
+from ..train.training import fit
 from .options import train_parser
-from .packing import pack
-from .quantization import quantize
-from .recipes import RECIPES
-from .report import BEST_LABEL
-from .run import Run
-from .sources import read_digits
-from .training import fit
-from .verification import table, verify
 
 
 def scaled_steps(epochs, recipe=RECIPES["cifar"]):

@@ -8,12 +8,12 @@ import json
 import os
 import tempfile
 
-from . import __version__
-from .errors import UserError
-from .hints import command
+from .. import __version__
+from ..errors import UserError
+from ..fileio import atomic
+from ..hints import command
+from ..train.run import Run, export_hybridized
 from .onnx_graph import OPSET, portable
-from .fileio import atomic
-from .run import Run, export_hybridized
 
 OUTPUT = "logits"
 PRODUCER = "gluon-resnet"
@@ -93,7 +93,8 @@ def convert(prefix, size):
     """MXNet's converter on `prefix`-symbol.json / -0000.params, asked for opset 13 with dynamic N, H, W.
     mx.onnx.export_model takes no opset (it uses the installed onnx's newest); its converter does."""
     import onnx
-    from .compat import submodule
+
+    from ..compat import submodule
     load_module = submodule("onnx.mx2onnx._export_helper").load_module
     MXNetGraph = submodule("onnx.mx2onnx._export_onnx").MXNetGraph
     sym, params = load_module(prefix + "-symbol.json", prefix + "-0000.params")

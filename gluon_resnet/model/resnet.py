@@ -8,8 +8,8 @@ global average pooling -> linear without bias -> BatchNorm. Softmax belongs to t
 """
 from dataclasses import dataclass
 
-from .compat import mx
-from .recipes import family_of
+from ..compat import mx
+from ..recipes import family_of
 
 nn = mx.gluon.nn
 
