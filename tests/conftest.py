@@ -130,7 +130,7 @@ def sshd(tmp_path_factory):
     (sshd's privilege-separation folder), which it removes again if it made it."""
     import getpass
 
-    from gluon_resnet.dist.launcher import free_port
+    from gluon_resnet.cluster.launcher import free_port
     if not os.path.exists(shutil.which("sshd") or "/usr/sbin/sshd"):
         pytest.fail("sshd is missing: install openssh-server (.ci/run does)")
     d = tmp_path_factory.mktemp("ssh")
@@ -317,7 +317,7 @@ def slurm_env(tmp_path_factory):
     a temporary folder; stopped at the end. Returns the environment that points srun at it."""
     import shutil
 
-    from gluon_resnet.dist.launcher import free_port
+    from gluon_resnet.cluster.launcher import free_port
     for tool in ("slurmctld", "slurmd", "srun", "munged"):
         if not shutil.which(tool):
             pytest.fail(f"{tool} is missing: install slurm-wlm and munge (make test does)")

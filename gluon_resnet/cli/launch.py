@@ -22,7 +22,7 @@ from .options import port, positive_int
 
 
 def parse_args(argv=None):
-    from ..dist.launcher import LAUNCHERS
+    from ..cluster.launcher import LAUNCHERS
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-n", "--num-workers", type=positive_int, default=2)
     p.add_argument("-s", "--num-servers", type=positive_int, default=1)
@@ -50,7 +50,7 @@ def parse_args(argv=None):
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
-    from ..dist.launcher import launch
+    from ..cluster.launcher import launch
     from ..errors import UserError
     if not args.command:
         raise UserError("give the worker command after --, e.g. -- python tools/train.py --kv-store dist_sync")

@@ -1,4 +1,4 @@
-"""A dist_sync worker for tests/test_workers.py: three training steps of a ResNet-8 on known batches.
+"""A dist_sync worker for tests/train/test_workers.py: three training steps of a ResNet-8 on known batches.
 
 Worker r takes its slice of each global batch (the same batches test_workers.py steps on in one
 process) and saves its parameters to OUT/rank<r>.params. Run by tools/launch.py."""

@@ -79,7 +79,7 @@ HOST_KEY_POLICY = "accept-new"
 # A host that goes silent (cable, switch, kernel) leaves its ssh clients waiting forever unless ssh asks:
 # every KEEPALIVE_SECONDS, and KEEPALIVE_COUNT unanswered asks end the client (exit 255). Then a new login
 # (PROBE_SECONDS) tells a silent host from a role that failed. With both hosts loaded by a 30-epoch job
-# no keepalive went unanswered (tests/test_launcher.py); a cut host ends the job about 25 s after the cut.
+# no keepalive went unanswered (tests/cluster/test_launcher.py); a cut host ends the job about 25 s after the cut.
 KEEPALIVE_SECONDS, KEEPALIVE_COUNT, PROBE_SECONDS = 5, 3, 5
 
 
