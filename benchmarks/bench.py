@@ -21,8 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 
 from gluon_resnet.cli.options import positive_int
+from gluon_resnet.data.dataset import META_FILE
 from gluon_resnet.model.precision import bf16_supported
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -149,28 +151,26 @@ def _torch_step(n, batch, steps, bf16=False):
 def epoch(data_dir, n, batch, threads, dtype="float32"):
     """One epoch through ImageRecordIter with the project's train_one_epoch, then the step alone on the
     same batches held in memory (float32: imperative, as fit() trains on the CPU; bfloat16: AMP, hybridized)."""
-    import argparse as ap
-
     from gluon_resnet.compat import mx
     gluon = mx.gluon
 
-    from gluon_resnet.data.dataset import read_meta
+    from gluon_resnet.data.integrity import open_dataset
     from gluon_resnet.data.iterators import train_iter
     from gluon_resnet.model.resnet import ModelSpec
+    from gluon_resnet.train.config import TrainConfig
     from gluon_resnet.train.training import make_trainer, train_one_epoch, train_step
-    meta = read_meta(data_dir)
-    cfg = ap.Namespace(lr=0.1, lr_factor=0.1, lr_step_epochs=[], warmup_epochs=0, warmup_lr=0.01, mom=0.9, wd=1e-4,
-                       dtype=dtype, kv_store="device", num_epochs=1, save_dir=data_dir)
+    meta = open_dataset(data_dir)
+    cfg = TrainConfig.for_recipe(meta.recipe, data_dir, data_dir, lr_step_epochs=[], dtype=dtype, num_epochs=1)
     total = meta.counts["train"] // batch
     ctxs = [mx.cpu()]
     net = ModelSpec("cifar", n, classes=meta.num_classes).build(ctxs)
     net = _bf16_net(net) if dtype == "bfloat16" else net
     trainer, loss_fn = make_trainer(net, cfg, total), gluon.loss.SoftmaxCrossEntropyLoss()
-    train_one_epoch(net, trainer, loss_fn, train_iter(data_dir, meta, batch, seed=9, threads=threads), ctxs, cfg, 0,
-                    3, lambda done: None)  # warm-up
+    train_one_epoch(net, trainer, loss_fn, train_iter(data_dir, meta, batch, seed=9, threads=threads), ctxs, 0, 3,
+                    lambda done: None, dtype)  # warm-up
     start = time.perf_counter()
     stats = train_one_epoch(net, trainer, loss_fn, train_iter(data_dir, meta, batch, seed=1, threads=threads), ctxs,
-                            cfg, 1, total, lambda done: None)
+                            1, total, lambda done: None, dtype)
     epoch_seconds = time.perf_counter() - start
     held = []
     for i, b in enumerate(train_iter(data_dir, meta, batch, seed=1, threads=threads)):
@@ -188,9 +188,9 @@ def epoch(data_dir, n, batch, threads, dtype="float32"):
 
 def pipeline(data_dir, batch, threads, batches):
     """The input pipeline alone: decoding, augmentation, batching in ImageRecordIter's threads."""
-    from gluon_resnet.data.dataset import read_meta
+    from gluon_resnet.data.integrity import open_dataset
     from gluon_resnet.data.iterators import train_iter
-    meta = read_meta(data_dir)
+    meta = open_dataset(data_dir)
     it = train_iter(data_dir, meta, batch, seed=1, threads=threads)
     next(it)
     start, seen = time.perf_counter(), 0
@@ -214,7 +214,7 @@ def inference(model_dir, runtime, kind, batch, seconds):
         net.hybridize(static_alloc=True, static_shape=True)
         predict = mxnet_predictor(net)
     else:
-        predict = runtimes.load(runtime, {"fp32": run.onnx, "int8": run.int8_onnx, "raw": raw_export(run)}[kind])
+        predict = runtimes.load(runtime, {"fp32": run.onnx, "int8": run.int8_onnx, "raw": raw_export(run.dir)}[kind])
     x = np.random.RandomState(0).uniform(-128, 128, (batch, 3, 32, 32)).astype(np.float32)
     predict(x)
     predict(x)
@@ -225,9 +225,25 @@ def inference(model_dir, runtime, kind, batch, seconds):
     return {"images_per_second": n * batch / (time.perf_counter() - start)}
 
 
-def raw_export(run):
+def raw_export(save_dir):
     """The converter's graph as it comes (every weight also a graph input, BatchNorm unfolded), beside the run."""
-    return os.path.join(run.dir, "raw.onnx")
+    return os.path.join(save_dir, "raw.onnx")
+
+
+def trained_run(data_dir, save_dir):
+    """The inference rows' model: ResNet-20 trained 2 epochs on the digits, exported to ONNX and INT8, and
+    the converter's raw graph."""
+    import onnx
+
+    from gluon_resnet.deploy.onnx_io import convert, export
+    from gluon_resnet.deploy.quantization import quantize
+    from gluon_resnet.train.run import Run
+    from gluon_resnet.train.training import fit, new_config
+    fit(new_config(data_dir, save_dir, n=3, num_epochs=2), force=True)
+    export(save_dir)
+    quantize(save_dir)
+    onnx.save(convert(Run(save_dir).mxnet_prefix, 32), raw_export(save_dir))
+    return {}
 
 
 def worker(spec):
@@ -238,7 +254,8 @@ def worker(spec):
     if not spec.get("default_threads"):
         use_all_cores()
     kind, kw = spec["kind"], spec["args"]
-    result = {"train_step": train_step, "epoch": epoch, "pipeline": pipeline, "inference": inference}[kind](**kw)
+    result = {"train_step": train_step, "epoch": epoch, "pipeline": pipeline, "inference": inference,
+              "trained_run": trained_run}[kind](**kw)
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(result))
 
@@ -250,9 +267,24 @@ def _installed(module):
     return importlib.util.find_spec(module) is not None
 
 
+@dataclass
+class Row:
+    """One configuration of the report. `spec` says what a worker process runs (None: the peer is not
+    installed, or the CPU lacks bf16); `base` names the row whose images/s this row's ratio is taken
+    against (STEP: the step alone on the same batches, measured in the same process)."""
+    id: str
+    label: str
+    short: str
+    group: str
+    spec: dict
+    base: str = None
+
+
+STEP = "the step alone"
+
+
 def plan(args, data):
-    """[(row id, label, short label, group, spec)]; a spec of None means the peer is not installed. The
-    first row of each group (per depth or batch) is the peer the others' ratios are taken against."""
+    """The rows, in order; the first of each group (per depth or batch) is the base of the others."""
     rows, sizes = [], args.n
     b, steps = args.batch_size, args.steps
     for n in sizes:
@@ -268,33 +300,35 @@ def plan(args, data):
             ok = (not impl.startswith("pytorch") or _installed("torch")) and ("bf16" not in impl or BF16)
             spec = {"kind": "train_step", "default_threads": impl == "gluoncv",
                     "args": {"impl": impl, "n": n, "batch": b, "steps": steps}}
-            rows.append((f"train/{impl}/{name}", f"{name} training step: {label}", f"{name}: {short}",
-                         "training step (vs ours)", spec if ok else None))
+            rows.append(Row(f"train/{impl}/{name}", f"{name} training step: {label}", f"{name}: {short}",
+                            "training step (vs ours)", spec if ok else None, f"train/imperative/{name}"))
     n0 = sizes[0]
     for threads in args.data_threads:
-        rows.append((f"epoch/threads{threads}", f"ResNet-{6 * n0 + 2} epoch via ImageRecordIter, CIFAR PNG, "
-                     f"preprocess_threads={threads} (ratio: vs the step alone on the same batches)",
-                     f"epoch, {threads} decode thread{'s' if threads > 1 else ''}", "epoch (vs the step alone)",
-                     {"kind": "epoch", "args": {"data_dir": data["cifar"], "n": n0, "batch": b, "threads": threads}}))
+        rows.append(Row(f"epoch/threads{threads}", f"ResNet-{6 * n0 + 2} epoch via ImageRecordIter, CIFAR PNG, "
+                        f"preprocess_threads={threads} (ratio: vs the step alone on the same batches)",
+                        f"epoch, {threads} decode thread{'s' if threads > 1 else ''}", "epoch (vs the step alone)",
+                        {"kind": "epoch", "args": {"data_dir": data["cifar"], "n": n0, "batch": b, "threads": threads}},
+                        STEP))
     top = max(args.data_threads)
-    rows.append(("epoch/bf16", f"ResNet-{6 * n0 + 2} epoch via ImageRecordIter in bf16, preprocess_threads={top} "
-                 f"(ratio: vs the bf16 step alone on the same batches)", f"bf16 epoch, {top} decode threads",
-                 "epoch (vs the step alone)", {"kind": "epoch", "args": {"data_dir": data["cifar"], "n": n0, "batch": b,
-                                                                         "threads": top, "dtype": "bfloat16"}}
-                 if BF16 else None))
+    rows.append(Row("epoch/bf16", f"ResNet-{6 * n0 + 2} epoch via ImageRecordIter in bf16, preprocess_threads={top} "
+                    f"(ratio: vs the bf16 step alone on the same batches)", f"bf16 epoch, {top} decode threads",
+                    "epoch (vs the step alone)", {"kind": "epoch", "args": {"data_dir": data["cifar"], "n": n0, "batch": b,
+                                                                            "threads": top, "dtype": "bfloat16"}}
+                    if BF16 else None, STEP))
     for ds, label in (("cifar", "CIFAR 40x40 PNG, crop 32 + flip"),
                       ("miniplaces", "Mini-Places2 128x128 JPEG, scale jitter + crop 112 + flip")):
         for threads in (1, 2):
-            rows.append((f"pipeline/{ds}/threads{threads}",
-                         f"input pipeline alone: {label}, preprocess_threads={threads}",
-                         f"{ds}, {threads} thread{'s' if threads > 1 else ''}", "input pipeline (vs 1 thread)",
-                         {"kind": "pipeline", "args": {"data_dir": data[ds], "batch": b, "threads": threads,
-                                                       "batches": args.pipeline_batches}}))
+            rows.append(Row(f"pipeline/{ds}/threads{threads}",
+                            f"input pipeline alone: {label}, preprocess_threads={threads}",
+                            f"{ds}, {threads} thread{'s' if threads > 1 else ''}", "input pipeline (vs 1 thread)",
+                            {"kind": "pipeline", "args": {"data_dir": data[ds], "batch": b, "threads": threads,
+                                                          "batches": args.pipeline_batches}}, f"pipeline/{ds}/threads1"))
     for bs in (2, 8):
         for impl in ("imperative", "hybrid"):
-            rows.append((f"overhead/{impl}/batch{bs}", f"ResNet-{6 * n0 + 2} training step at batch {bs}, {impl} "
-                         f"(host overhead bound)", f"batch {bs}, {impl}", "small batches (vs imperative)",
-                         {"kind": "train_step", "args": {"impl": impl, "n": n0, "batch": bs, "steps": 4 * steps}}))
+            rows.append(Row(f"overhead/{impl}/batch{bs}", f"ResNet-{6 * n0 + 2} training step at batch {bs}, {impl} "
+                            f"(host overhead bound)", f"batch {bs}, {impl}", "small batches (vs imperative)",
+                            {"kind": "train_step", "args": {"impl": impl, "n": n0, "batch": bs, "steps": 4 * steps}},
+                            f"overhead/imperative/batch{bs}"))
     for bs in (1, 128):
         for runtime, kind, label in (("onnxruntime", "fp32", "onnxruntime fp32"),
                                      ("onnxruntime", "raw", "onnxruntime, the converter's graph as it comes"),
@@ -303,11 +337,12 @@ def plan(args, data):
                                      ("openvino-bf16", "fp32", "OpenVINO, its default precision"),
                                      ("openvino", "int8", "OpenVINO INT8"), ("opencv", "fp32", "OpenCV DNN fp32")):
             ok = runtime == "mxnet" or _installed({"opencv": "cv2"}.get(runtime, runtime.split("-")[0]))
-            rows.append((f"infer/{runtime}/{kind}/batch{bs}", f"ResNet-20 inference batch {bs}: {label}",
-                         f"batch {bs}: {label.replace(', the converter', ', converter')}",
-                         "inference (vs onnxruntime fp32)",
-                         {"kind": "inference", "args": {"model_dir": data["run"], "runtime": runtime, "kind": kind,
-                                                        "batch": bs, "seconds": args.infer_seconds}} if ok else None))
+            rows.append(Row(f"infer/{runtime}/{kind}/batch{bs}", f"ResNet-20 inference batch {bs}: {label}",
+                            f"batch {bs}: {label.replace(', the converter', ', converter')}",
+                            "inference (vs onnxruntime fp32)",
+                            {"kind": "inference", "args": {"model_dir": data["run"], "runtime": runtime, "kind": kind,
+                                                           "batch": bs, "seconds": args.infer_seconds}} if ok else None,
+                            f"infer/onnxruntime/fp32/batch{bs}"))
     return rows
 
 
@@ -323,34 +358,24 @@ def prepare(data, quick, rows):
     from gluon_resnet.data.synthetic import make_cifar_arrays, write_cifar_python, write_miniplaces
     cache = os.path.dirname(data["cifar"])
     os.makedirs(cache, exist_ok=True)
-    used = {v for *_, spec in rows if spec for v in spec["args"].values() if isinstance(v, str)}
-    raw = os.path.join(data["run"], "raw.onnx")
-    if data["cifar"] in used and not os.path.exists(os.path.join(data["cifar"], "dataset.json")):
+    used = {v for row in rows if row.spec for v in row.spec["args"].values() if isinstance(v, str)}
+    raw = raw_export(data["run"])
+    if data["cifar"] in used and not os.path.exists(os.path.join(data["cifar"], META_FILE)):
         per_batch = 512 if quick else 2000
         tar = write_cifar_python(os.path.join(cache, "cifar-10-python.tar.gz"), make_cifar_arrays(per_batch, 100))
         pack(read_cifar10(tar), "cifar10", data["cifar"], workers=2, progress=False)
-    if data["miniplaces"] in used and not os.path.exists(os.path.join(data["miniplaces"], "dataset.json")):
+    if data["miniplaces"] in used and not os.path.exists(os.path.join(data["miniplaces"], META_FILE)):
         root = write_miniplaces(os.path.join(cache, "miniplaces-raw"), per_class=200 if quick else 600, val=10)
         pack(read_miniplaces(root), "miniplaces", data["miniplaces"], workers=2, progress=False)
     if data["run"] in used and not os.path.exists(raw):
         pack(read_digits(), "digits", data["digits"], workers=1, force=True, progress=False)
-        subprocess.run([sys.executable, "-c", f"""
-from gluon_resnet.threads import use_all_cores; use_all_cores()
-from gluon_resnet.cli.options import train_parser
-from gluon_resnet.train.training import fit
-from gluon_resnet.deploy.onnx_io import export
-from gluon_resnet.deploy.quantization import quantize
-fit(train_parser().parse_args(["--data-dir", {data['digits']!r}, "--n", "3", "--num-epochs", "2",
-                               "--save-dir", {data['run']!r}, "--force"]))
-export({data['run']!r}); quantize({data['run']!r})
-import onnx
-from gluon_resnet.deploy.onnx_io import convert
-onnx.save(convert({os.path.join(data['run'], 'model')!r}, 32), {raw!r})
-"""], check=True, capture_output=True)
+        measure({"kind": "trained_run", "args": {"data_dir": data["digits"], "save_dir": data["run"]}}, check=True)
     return data
 
 
-def measure(spec):
+def measure(spec, check=False):
+    """Run `spec` in a worker process of its own; its result, or {"error": its last line} (raised with
+    `check`)."""
     env = dict(os.environ)
     if spec.get("default_threads"):  # as a script that sets nothing runs: MXNet picks its own thread count
         for var in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS"):
@@ -359,37 +384,35 @@ def measure(spec):
                          env=env)
     line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
     if line is None:
-        return {"error": (out.stderr.strip().splitlines() or ["no output"])[-1][:200]}
+        error = (out.stderr.strip().splitlines() or ["no output"])[-1][:200]
+        if check:
+            raise SystemExit(f"bench.py: {spec['kind']} failed: {error}")
+        return {"error": error}
     return json.loads(line[len("RESULT "):])
 
 
-def summarize(rows, results):
-    """Medians over the rounds, and each row's ratio to its group's peer: the first row of the group with
-    the same depth (training) or batch (inference, small batches), the step alone (epoch), 1 thread
-    (pipeline)."""
+def medians(rows, results):
+    """Medians over the rounds, and each row's ratio to its base row (Row.base)."""
     out = {}
-    for rid, label, short, group, spec in rows:
-        runs = [r for r in results.get(rid, []) if "error" not in r]
-        row = {"label": label, "short": short, "group": group}
-        if spec is None:
-            out[rid] = {**row, "status": "no bf16 CPU" if "bf16" in rid and not BF16 else "not installed"}
+    for row in rows:
+        runs = [r for r in results.get(row.id, []) if "error" not in r]
+        entry = {"label": row.label, "short": row.short, "group": row.group}
+        if row.spec is None:
+            out[row.id] = {**entry, "status": "no bf16 CPU" if "bf16" in row.id and not BF16 else "not installed"}
         elif not runs:
-            out[rid] = {**row, "status": "failed", "error": (results.get(rid) or [{}])[0].get("error")}
+            out[row.id] = {**entry, "status": "failed", "error": (results.get(row.id) or [{}])[0].get("error")}
         else:
             keys = [k for k in runs[0] if isinstance(runs[0][k], (int, float))]
-            out[rid] = {**row, "status": "ok", "rounds": len(runs),
-                        **{k: statistics.median(r[k] for r in runs) for k in keys}}
-    for rid, row in out.items():
-        if row["status"] != "ok":
+            out[row.id] = {**entry, "status": "ok", "rounds": len(runs),
+                           **{k: statistics.median(r[k] for r in runs) for k in keys}}
+    for row in rows:
+        entry = out[row.id]
+        if entry["status"] != "ok":
             continue
-        parts = rid.split("/")
-        base = {"train": lambda: out.get(f"train/imperative/{parts[2]}", {}),
-                "infer": lambda: out.get(f"infer/onnxruntime/fp32/{parts[3]}", {}),
-                "epoch": lambda: {"images_per_second": row["step_images_per_second"]},
-                "pipeline": lambda: out.get(f"pipeline/{parts[1]}/threads1", {}),
-                "overhead": lambda: out.get(f"overhead/imperative/{parts[2]}", {})}[parts[0]]()
-        if base.get("images_per_second"):
-            row["ratio"] = row["images_per_second"] / base["images_per_second"]
+        base = entry.get("step_images_per_second") if row.base == STEP else \
+            out.get(row.base, {}).get("images_per_second")
+        if base:
+            entry["ratio"] = entry["images_per_second"] / base
     return out
 
 
@@ -500,15 +523,15 @@ def main(argv=None):
     data = data_paths(args.cache)
     rows = plan(args, data)
     if args.only:
-        rows = [r for r in rows if any(r[0].startswith(o) for o in args.only.split(","))]
+        rows = [r for r in rows if any(r.id.startswith(o) for o in args.only.split(","))]
     prepare(data, args.quick, rows)
     results = {}
     for rnd in range(args.rounds):  # interleaved: each configuration once per round
-        for rid, label, short, group, spec in rows:
-            if spec is not None:
-                results.setdefault(rid, []).append(measure(spec))
+        for row in rows:
+            if row.spec is not None:
+                results.setdefault(row.id, []).append(measure(row.spec))
         print(f"round {rnd + 1}/{args.rounds} done ({time.time() - started:.0f} s)", file=sys.stderr)
-    out = summarize(rows, results)
+    out = medians(rows, results)
     meta = {"date": datetime.date.today().isoformat(), "machine": machine(), "rounds": args.rounds,
             "batch_size": args.batch_size, "versions": versions(), "quick": args.quick,
             "seconds": round(time.time() - started)}

@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 
 from gluon_resnet import get_model  # noqa: E402
 from gluon_resnet.compat import mx  # noqa: E402
-from gluon_resnet.train.training import scores  # noqa: E402
+from gluon_resnet.train.training import logits  # noqa: E402
 
 autograd, gluon = mx.autograd, mx.gluon
 
@@ -46,7 +46,7 @@ def main():
 
     def step():
         with autograd.record():
-            loss = loss_fn(scores(net, x, args.dtype), y)
+            loss = loss_fn(logits(net, x, args.dtype), y)
         loss.backward()
         trainer.step(args.batch_size)
 

@@ -2,12 +2,18 @@
 
 `atomic` writes under a temporary name, flushes the data to the disk (fsync), renames it into place
 and flushes the folder, so that the rename is on the disk too; `replace` does the last two steps for a
-file written elsewhere; `append_line` flushes each line it appends. A leaf: it imports nothing of the
-package.
+file written elsewhere; `append_line` flushes each line it appends. `digest` and `check_file` tell a file
+that is what was written from one that was cut short or changed. A leaf: of the package it imports only
+errors.
 """
+import hashlib
 import json
 import os
 import uuid
+
+from .errors import UserError
+
+CHUNK = 1 << 22
 
 
 def fsync(path):
@@ -60,3 +66,39 @@ def append_line(path, line):
         os.fsync(f.fileno())
     if created:
         fsync(os.path.dirname(os.path.abspath(path)))
+
+
+def digest(path):
+    """{"bytes": size, "sha256": hex} of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            h.update(block)
+    return {"bytes": os.path.getsize(path), "sha256": h.hexdigest()}
+
+
+def _parts(fix):
+    return fix if isinstance(fix, tuple) else (fix,)
+
+
+def mismatch(path, what, expected, found, fix):
+    return UserError(f"{path} is damaged: expected {what} {expected}, found {found}; ", *_parts(fix))
+
+
+_verified = set()  # (path, inode, size, mtime, sha256) this process has hashed and found as expected
+
+
+def check_file(path, expected, fix, hash_it=True, fresh=False):
+    """Raise a one-line UserError when `path` differs from `expected` ({"bytes", "sha256"}); `fix` says what
+    to do (text, or a tuple of text and errors.Commands). A file version already hashed in this process is not hashed again, unless `fresh`."""
+    if not os.path.isfile(path):
+        raise UserError(f"{path} is missing; ", *_parts(fix))
+    st = os.stat(path)
+    if st.st_size != expected["bytes"]:
+        raise mismatch(path, "size", f"{expected['bytes']:,} bytes", f"{st.st_size:,}", fix)
+    version = (os.path.realpath(path), st.st_ino, st.st_size, st.st_mtime_ns, expected["sha256"])
+    if hash_it and (fresh or version not in _verified):
+        found = digest(path)["sha256"]
+        if found != expected["sha256"]:
+            raise mismatch(path, "SHA-256", expected["sha256"][:16] + "...", found[:16] + "...", fix)
+        _verified.add(version)

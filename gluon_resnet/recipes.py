@@ -1,8 +1,11 @@
-"""Every number of neon's two recipes, in one place: neon's `examples/cifar10_msra.py` and the model
-zoo's Mini-Places2 DeepResNet (README tables, training and evaluation scripts), He et al. 2015.
+"""Every default, in one place: the numbers of neon's two recipes (neon's `examples/cifar10_msra.py` and
+the model zoo's Mini-Places2 DeepResNet: README tables, training and evaluation scripts; He et al. 2015),
+how each dataset is packed, and the training options that no recipe sets.
 
-A packed dataset names its family in dataset.json; training and evaluation read their defaults here.
+A packed dataset names its family in dataset.json; packing, training, evaluation and the command lines'
+help texts read their defaults here.
 """
+import os
 from dataclasses import dataclass
 
 
@@ -36,3 +39,33 @@ RECIPES = {
 def family_of(dataset):
     """Mini-Places2 has its own family; every other packed dataset uses the CIFAR recipe."""
     return "miniplaces" if dataset == "miniplaces" else "cifar"
+
+
+@dataclass(frozen=True)
+class Packing:
+    pad: int = 4              # CIFAR: 32x32 stored as 40x40 for the random 32x32 crops
+    size: int = None          # resize to size x size before padding (None: keep)
+    keep_bytes: bool = False  # store the original encoded bytes instead of PNG
+
+
+# How each dataset is packed unless told otherwise.
+PACKING = {
+    "cifar10": Packing(),
+    "digits": Packing(),
+    "folder": Packing(size=32),
+    # 128x128 JPEGs stored as they come: no padding, no re-encoding.
+    "miniplaces": Packing(pad=0, keep_bytes=True),
+}
+
+# The training options that do not come from the dataset's recipe.
+TRAINING = dict(data_dir="data/cifar10", data_threads=min(4, os.cpu_count() or 1), n=9, shortcut="A", gpus="",
+                cpus=1, kv_store="device", dtype="float32", seed=0, warmup_epochs=0.0, eval_every=1, weights="final",
+                hybridize=False)
+WARMUP_LR = 0.1  # an unset --warmup-lr is lr times this
+
+
+def training_defaults(recipe):
+    """{TrainConfig field: default} for a dataset of `recipe`'s family (warmup_lr follows lr)."""
+    return {**TRAINING, "lr": recipe.lr, "wd": recipe.wd, "mom": recipe.momentum, "lr_factor": recipe.lr_factor,
+            "lr_step_epochs": recipe.lr_step_epochs, "batch_size": recipe.batch_size,
+            "num_epochs": recipe.num_epochs}

@@ -71,16 +71,15 @@ def packed_digits(tmp_path_factory):
     return out
 
 
-def train_args(*argv):
-    """tools/train.py's arguments, parsed by its parser, for in-process runs."""
-    from gluon_resnet.cli.options import train_parser
-    return train_parser().parse_args([str(a) for a in argv])
+def train_command(*argv):
+    """tools/train.py run in this process, as typed (its errors raised, not printed)."""
+    from gluon_resnet.cli.train import main
+    return main.__wrapped__([str(a) for a in argv])
 
 
-def _train(data_dir, save_dir, *extra):
-    from gluon_resnet.train.training import fit
-    fit(train_args("--data-dir", data_dir, "--n", 1, "--batch-size", 4, "--num-epochs", 2, "--save-dir", save_dir,
-                   *extra))
+def _train(data_dir, save_dir):
+    from gluon_resnet.train.training import fit, new_config
+    fit(new_config(str(data_dir), save_dir, n=1, batch_size=4, num_epochs=2))
     return str(save_dir)
 
 

@@ -210,3 +210,55 @@ def test_a_missing_system_library_is_one_line_naming_its_package(monkeypatch):
     monkeypatch.setattr(compat.importlib, "import_module", fail)
     with pytest.raises(SetupError, match=r"needs libquadmath\.so\.0, .* apt-get install libquadmath0\)$"):
         compat._import_mxnet()
+
+
+# ---------------------------------------------------------------- MXNet's private parts
+
+@pytest.mark.parametrize("use", sorted(compat.PRIVATE))
+def test_every_private_name_is_on_the_installed_mxnet(use):
+    for where, name in compat.PRIVATE[use]:
+        owner = compat.mx
+        for part in where.split("."):
+            owner = getattr(owner, part, None) or compat.submodule(f"{owner.__name__[len('mxnet.'):]}.{part}"
+                                                                   if owner is not compat.mx else part)
+        assert hasattr(owner, name), f"{use}: mxnet.{where}.{name} is gone"
+
+
+def test_no_module_but_compat_names_mxnets_private_parts():
+    private = {name for names in compat.PRIVATE.values() for where, name in names if name.startswith("_")}
+    private |= {part for names in compat.PRIVATE.values() for where, _ in names for part in where.split(".")
+                if part.startswith("_")}
+    found = []
+    for path in pathlib.Path(ROOT, "gluon_resnet").rglob("*.py"):
+        if path.name == "compat.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in private:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} .{node.attr}")
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and \
+                    any(p in node.value.split(".") for p in private):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}")
+    assert not found, found
+
+
+def test_amp_state_is_read_and_set_back():
+    before = compat.amp_state()
+    try:
+        assert compat.amp_state((True, "scaler")) == (True, "scaler")
+    finally:
+        compat.amp_state(before)
+    assert compat.amp_state() == before
+
+
+def test_the_onnx_converter_takes_an_opset(tmp_path):
+    load_module, graph = compat.onnx_converter()
+    net = compat.mx.gluon.nn.HybridSequential()
+    net.add(compat.mx.gluon.nn.Dense(3, in_units=4))
+    net.initialize()
+    net.hybridize()
+    net(compat.mx.nd.zeros((1, 4)))
+    net.export(str(tmp_path / "m"))
+    sym, params = load_module(str(tmp_path / "m-symbol.json"), str(tmp_path / "m-0000.params"))
+    import onnx
+    proto = graph().create_onnx_graph_proto(sym, params, [(1, 4)], [onnx.TensorProto.FLOAT], opset_version=13)
+    assert [n.op_type for n in proto.node] == ["Flatten", "Gemm"]

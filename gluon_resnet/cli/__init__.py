@@ -30,7 +30,8 @@ def main_guard(fn):
         try:
             return fn(*args, **kwargs)
         except JobError as e:
-            print(f"error: {e}", file=sys.stderr)
+            from .hints import words
+            print(f"error: {e.render(words)}", file=sys.stderr)
             sys.exit(e.exit_code)
         except OSError as e:
             message, code = os_error(e)

@@ -25,12 +25,12 @@ def parse_args(argv=None):
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
-    from ..data.dataset import read_meta
+    from ..data.integrity import open_dataset
     from ..train.evaluation import evaluate, mxnet_predictor
     from ..train.run import Run
     net, state = Run(args.save_dir).load_model(args.weights)
     data_dir = args.data_dir or state.data_dir
-    meta = read_meta(data_dir)
+    meta = open_dataset(data_dir)
     net.hybridize()
     result = evaluate(mxnet_predictor(net), data_dir, meta, args.scales, args.batch_size, args.max_images,
                       progress=not args.json)

@@ -24,7 +24,7 @@ def main(argv=None):
     from ..deploy.onnx_io import export, read_metadata
     from ..train.report import selection_label
     from ..train.run import Run
-    out = export(args.save_dir or Run.newest().dir, args.out, args.weights)
+    out = export(args.save_dir or Run.most_recent().dir, args.out, args.weights)
     m = read_metadata(out)
     print(f"wrote {out}: {m['model']} on {m['dataset']}, epoch {m['trained_epoch']} ({selection_label(m['epoch_selection'])}), "
           f"{m['num_classes']} classes, input {m['input_size']}px (any size works), mean RGB {m['mean_rgb']}")

@@ -15,20 +15,20 @@ import argparse
 import re
 import sys
 
-from ..hints import command
-from ..train.config import LAUNCH_ENV
 from . import main_guard
+from .hints import command
 from .options import port, positive_int
+from .train import LAUNCH_ENV
 
 
 def parse_args(argv=None):
-    from ..cluster.launcher import LAUNCHERS
+    from ..cluster.launcher import BACKENDS
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-n", "--num-workers", type=positive_int, default=2)
     p.add_argument("-s", "--num-servers", type=positive_int, default=1)
     p.add_argument("-H", "--hostfile", help="one host or host:port (ssh port) per line; slots= is ignored; "
                                              "ssh needs it, mpi and slurm place roles on its hosts in turn")
-    p.add_argument("--launcher", choices=LAUNCHERS, default="local",
+    p.add_argument("--launcher", choices=list(BACKENDS), default="local",
                    help="local: this machine; ssh: the hostfile's hosts; mpi: mpirun (Open MPI or MPICH); "
                         "slurm: srun, on the nodes Slurm chooses")
     p.add_argument("--sync-dst-dir", help="rsync this folder to the same path on every host, and run there")
@@ -64,7 +64,7 @@ def main(argv=None):
     env[LAUNCH_ENV] = prefix
     raise SystemExit(launch(args.command, args.num_workers, args.num_servers, args.launcher, args.hostfile, env,
                             args.sync_dst_dir, args.host_ip, args.port, args.ssh_config,
-                            resume_hint=lambda: go_on_hint(args.command, prefix)))
+                            resume_hint=lambda: resume_hint(args.command, prefix)))
 
 
 def parse_env(pairs):
@@ -82,7 +82,7 @@ def parse_env(pairs):
 AGAIN = "Fix what is named above and run the same command again"
 
 
-def go_on_hint(command, prefix):
+def resume_hint(command, prefix):
     """After a failure: the run's resume command, generated from its saved TrainConfig as train.py does."""
     import os
     for i, word in enumerate(command):
@@ -90,13 +90,16 @@ def go_on_hint(command, prefix):
             break
     else:
         return AGAIN
-    from ..train.training import go_on_hint as train_hint
-    from ..train.training import run_of
+    from ..errors import render
+    from ..train.run import Run
+    from ..train.training import next_step
+    from .hints import words
     from .options import train_parser
+    from .train import save_dir_of
     try:
         train_args, _ = train_parser().parse_known_args(command[i + 1:])
-        run = run_of(train_args)
-        state = run.latest()
+        run = Run(save_dir_of(train_args))
+        state = run.last_checkpoint()
     except (Exception, SystemExit):  # the workers said what was wrong with their command already
         return AGAIN
-    return train_hint(run, state and state.config, prefix)
+    return render(next_step(run, state and state.config, prefix), words)

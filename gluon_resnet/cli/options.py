@@ -1,14 +1,14 @@
 """The training command line (MXNet fit.py conventions), shared by tools/train.py and the demo.
 
-Every option stays None unless given: training.resolve() fills it from the run being resumed, else from
-the dataset's recipe and DEFAULTS, so that a resume knows which options were given again."""
+Every option stays None unless given: it is filled from the run being resumed, else from the defaults
+in gluon_resnet/recipes.py (the dataset's recipe, then TRAINING), so that a resume knows which options were
+given again. The help texts show those defaults."""
 import argparse
-import os
 
-# Defaults of the options that do not come from the dataset's recipe.
-DEFAULTS = dict(data_dir="data/cifar10", data_threads=min(4, os.cpu_count() or 1), n=9, shortcut="A", gpus="",
-                cpus=1, kv_store="device", dtype="float32", seed=0, warmup_epochs=0.0, eval_every=1, weights="final",
-                hybridize=False)
+from ..recipes import RECIPES, TRAINING, WARMUP_LR
+from ..train.config import show
+
+FAMILIES = {"cifar": "CIFAR", "miniplaces": "Mini-Places2"}
 KV_STORES = ("device", "local", "nccl", "dist_sync", "dist_device_sync")
 
 
@@ -67,23 +67,36 @@ def weights_option(parser, what):
         parser.add_argument(old, dest="weights", choices=["final", "best"], help=argparse.SUPPRESS)
 
 
+def recipe(field):
+    """A Recipe field's value for help texts: `0.1`, or `CIFAR 90,135; Mini-Places2 40,70` where the
+    recipes differ."""
+    values = {FAMILIES[name]: show(getattr(r, field)) for name, r in RECIPES.items()}
+    if len(set(values.values())) == 1:
+        return next(iter(values.values()))
+    return "; ".join(f"{family} {value}" for family, value in values.items())
+
+
+def default(name):
+    return show(TRAINING[name])
+
+
 def train_parser(description=None):
     """tools/train.py's options."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     d = p.add_argument_group("data")
-    d.add_argument("--data-dir", help=f"a packed folder (tools/im2rec_pack.py); default {DEFAULTS['data_dir']}")
+    d.add_argument("--data-dir", help=f"a packed folder (tools/im2rec_pack.py); default {default('data_dir')}")
     d.add_argument("--data-threads", type=positive_int,
-                   help=f"ImageRecordIter decoding/augmentation threads (default {DEFAULTS['data_threads']}); part "
+                   help=f"ImageRecordIter decoding/augmentation threads (default {default('data_threads')}); part "
                         f"of the run: MXNet seeds one augmentation generator per thread")
     m = p.add_argument_group("model")
-    m.add_argument("--n", type=positive_int, help="residual blocks per stage: CIFAR 3/5/9/18 = ResNet-20/32/56/110 (default 9)")
+    m.add_argument("--n", type=positive_int, help=f"residual blocks per stage: CIFAR 3/5/9/18 = ResNet-20/32/56/110 (default {default('n')})")
     m.add_argument("--shortcut", choices=["A", "B"],
-                   help="A: neon's parameter-free zero-pad (default); B: 1x1 conv + BN")
+                   help=f"A: neon's parameter-free zero-pad; B: 1x1 conv + BN (default {default('shortcut')})")
     h = p.add_argument_group("devices")
     h.add_argument("--gpus", help="GPU numbers such as 0,1; unset or empty trains on the CPU")
-    h.add_argument("--cpus", type=positive_int, help="without --gpus: data-parallel over this many CPU contexts (default 1)")
+    h.add_argument("--cpus", type=positive_int, help=f"without --gpus: data-parallel over this many CPU contexts (default {default('cpus')})")
     h.add_argument("--kv-store", type=kv_store, metavar="{" + ",".join(KV_STORES) + "}",
-                   help="gradient aggregation over devices (default device); dist_sync and dist_device_sync over "
+                   help=f"gradient aggregation over devices (default {default('kv_store')}); dist_sync and dist_device_sync over "
                         "the workers of tools/launch.py, where every update averages the gradients of all "
                         "workers, as one machine would on their combined batch. dist_async is not offered: MXNet "
                         "keeps its momentum on the servers, where no checkpoint can save it")
@@ -97,24 +110,24 @@ def train_parser(description=None):
                         "MXNet 1.9's hybridized BatchNorm backward falls back to slow kernels")
     o = p.add_argument_group("optimization (defaults: the dataset's recipe)")
     o.add_argument("--batch-size", type=positive_int,
-                   help="per worker, over its devices (recipe: 128). With W launch.py workers each update sees "
+                   help=f"per worker, over its devices (recipe: {recipe('batch_size')}). With W launch.py workers each update sees "
                         "W x this many images and the learning rate applies to their mean gradient, as on one "
                         "machine: 2 workers x 64 train neon's batch of 128")
-    o.add_argument("--num-epochs", type=positive_int, help="CIFAR 180, Mini-Places2 80; at --resume it may grow")
-    o.add_argument("--lr", type=positive_float, help="0.1")
-    o.add_argument("--lr-factor", type=positive_float, help="0.1")
-    o.add_argument("--lr-step-epochs", type=floats, help="CIFAR 90,135; Mini-Places2 40,70")
-    o.add_argument("--wd", type=nonnegative_float, help="CIFAR 1e-4, Mini-Places2 5e-4")
-    o.add_argument("--mom", type=nonnegative_float, help="0.9")
-    o.add_argument("--warmup-epochs", type=nonnegative_float, help="epochs at --warmup-lr before lr (paper, ResNet-110: ~1)")
-    o.add_argument("--warmup-lr", type=positive_float, help="default lr / 10")
-    o.add_argument("--seed", type=nonnegative_int, help="initialization and data order (default 0)")
+    o.add_argument("--num-epochs", type=positive_int, help=f"{recipe('num_epochs')}; at --resume it may grow")
+    o.add_argument("--lr", type=positive_float, help=recipe("lr"))
+    o.add_argument("--lr-factor", type=positive_float, help=recipe("lr_factor"))
+    o.add_argument("--lr-step-epochs", type=floats, help=recipe("lr_step_epochs"))
+    o.add_argument("--wd", type=nonnegative_float, help=recipe("wd"))
+    o.add_argument("--mom", type=nonnegative_float, help=recipe("momentum"))
+    o.add_argument("--warmup-epochs", type=nonnegative_float, help=f"epochs at --warmup-lr before lr (paper, ResNet-110: ~1; default {default('warmup_epochs')})")
+    o.add_argument("--warmup-lr", type=positive_float, help=f"default lr x {WARMUP_LR:g}")
+    o.add_argument("--seed", type=nonnegative_int, help=f"initialization and data order (default {default('seed')})")
     r = p.add_argument_group("run")
     r.add_argument("--save-dir", help="default runs/<dataset>-resnet<depth>")
     r.add_argument("--resume", action="store_true",
                    help="continue the run in --save-dir from its newest checkpoint, with every option it was "
                         "started with; options that change the training are refused, --num-epochs may grow")
     r.add_argument("--force", action="store_true", help="start over in a --save-dir that holds a run")
-    r.add_argument("--eval-every", type=positive_int, help="validate every N epochs (and after the last); default 1")
+    r.add_argument("--eval-every", type=positive_int, help=f"validate every N epochs (and after the last); default {default('eval_every')}")
     weights_option(r, "exported at the end")
     return p

@@ -5,8 +5,17 @@ Writes train/val .rec + .idx + .lst and dataset.json (classes, counts, RGB mean,
 import argparse
 import os
 
+from ..recipes import PACKING
 from . import main_guard
 from .options import fraction, nonnegative_int, positive_int
+
+
+def by_dataset(field):
+    """A Packing field's default per dataset, for help texts: `cifar10/digits/folder: 4, miniplaces: 0`."""
+    groups = {}
+    for name, packing in PACKING.items():
+        groups.setdefault(getattr(packing, field), []).append(name)
+    return ", ".join(f"{'/'.join(names)}: {value}" for value, names in groups.items())
 
 
 def parse_args(argv=None):
@@ -16,10 +25,11 @@ def parse_args(argv=None):
     p.add_argument("--dataset", choices=sorted(READERS), default="cifar10")
     p.add_argument("--src", help="raw data; default: " + ", ".join(f"{k}: {v}" for k, v in DEFAULT_SRC.items()))
     p.add_argument("--out", help="output folder (default data/<dataset>)")
-    p.add_argument("--pad", type=nonnegative_int, help="pixels of padding per side (cifar10/digits/folder: 4, miniplaces: 0)")
+    p.add_argument("--pad", type=nonnegative_int, help=f"pixels of padding per side ({by_dataset('pad')})")
     p.add_argument("--pad-mode", choices=sorted(PAD_MODES), default="mean",
                    help="neon padded with per-row/column means; the paper with zeros")
-    p.add_argument("--size", type=positive_int, help="folder: resize images to SIZE x SIZE before padding (default 32)")
+    p.add_argument("--size", type=positive_int,
+                   help=f"folder: resize images to SIZE x SIZE before padding (default {PACKING['folder'].size})")
     p.add_argument("--reencode", action="store_true",
                    help="miniplaces: store PNG instead of the original JPEG bytes")
     p.add_argument("--workers", type=positive_int, default=os.cpu_count(), help="parallel encoding processes")
@@ -41,7 +51,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.check:
         return check(args.check)
-    from ..data.packing import check_out, pack, summary
+    from ..data.packing import check_out, describe, pack
     from ..data.sources import DEFAULT_SRC, READERS
     from ..errors import UserError
     if args.dataset == "folder" and not args.src:
@@ -56,7 +66,7 @@ def main(argv=None):
     meta = pack(source, args.dataset, out, pad=args.pad, pad_mode=args.pad_mode, size=args.size,
                 keep_bytes=False if args.reencode else None, workers=max(1, args.workers),
                 seed=args.seed, force=args.force, progress=not args.quiet)
-    print(summary(meta, out, round(time.time() - start, 1)))
+    print(describe(meta, out, round(time.time() - start, 1)))
     if source.split_note:
         print(f"  val          {source.split_note}")
     if source.ignored:
@@ -70,7 +80,7 @@ def check(data_dir):
     """--check: every record file against the size and SHA-256 the packer recorded."""
     from ..data.dataset import read_meta
     from ..data.integrity import check_dataset_files
-    meta = read_meta(data_dir, check=False)
+    meta = read_meta(data_dir)
     if not meta.files:
         from ..errors import UserError
         raise UserError(f"{data_dir} was packed without file checksums (an older version): pack it again to add them")

@@ -27,7 +27,7 @@ def main(argv=None):
     from ..deploy.onnx_io import read_metadata
     from ..deploy.quantization import quantize
     from ..train.run import Run
-    out = quantize(args.save_dir or Run.newest().dir, args.data_dir, args.out, args.images, args.method,
+    out = quantize(args.save_dir or Run.most_recent().dir, args.data_dir, args.out, args.images, args.method,
                    args.full_range)
     used = read_metadata(out)["int8_calibration"]["images"]  # at most the training set
     print(f"wrote {out} (INT8, calibrated on {used} training images, {args.method})")

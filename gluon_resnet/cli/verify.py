@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from ..hints import command
+from .hints import command
 from . import main_guard
 from .options import positive_int
 
@@ -32,7 +32,7 @@ def main(argv=None):
     from ..deploy.verification import table, verify
     from ..errors import UserError
     from ..train.run import Run
-    run = Run(args.save_dir) if args.save_dir else Run.newest()
+    run = Run(args.save_dir) if args.save_dir else Run.most_recent()
     onnx_path = {"fp32": None, "int8": run.int8_onnx}.get(args.model, args.model)
     if args.model == "int8" and not os.path.exists(onnx_path):
         raise UserError(f"{onnx_path} does not exist: make it with "

@@ -4,6 +4,7 @@ to ONNX and INT8, and verify both in every installed runtime."""
 import time
 
 from ..data.dataset import read_meta
+from ..data.integrity import open_dataset
 from ..data.packing import pack
 from ..data.sources import read_digits
 from ..deploy import onnx_io
@@ -13,8 +14,7 @@ from ..errors import UserError
 from ..recipes import RECIPES
 from ..train.report import BEST_LABEL
 from ..train.run import Run
-from ..train.training import fit
-from .options import train_parser
+from ..train.training import fit, new_config
 
 
 def scaled_steps(epochs, recipe=RECIPES["cifar"]):
@@ -25,7 +25,7 @@ def scaled_steps(epochs, recipe=RECIPES["cifar"]):
 def ensure_digits(data_dir):
     """Pack the digits once; a later run reuses them when dataset.json reads back."""
     try:
-        meta = read_meta(data_dir)
+        meta = open_dataset(data_dir)
         if meta.name == "digits":
             return meta, False
     except UserError:
@@ -40,11 +40,9 @@ def run_demo(epochs=30, n=3, data_dir="data/digits", save_dir="runs/digits-resne
     log(f"{'packed' if packed else 'reusing'} {data_dir}: {meta.counts['train']} train / "
         f"{meta.counts['val']} val digits, mean RGB {meta.mean_rgb}")
     steps = scaled_steps(epochs)
-    cfg = train_parser().parse_args([
-        "--data-dir", data_dir, "--n", str(n), "--cpus", str(cpus), "--num-epochs", str(epochs),
-        "--lr-step-epochs", ",".join(f"{s:g}" for s in steps), "--save-dir", save_dir, "--force"])
+    config = new_config(data_dir, save_dir, n=n, cpus=cpus, num_epochs=epochs, lr_step_epochs=steps)
     train_start = time.time()
-    summary = fit(cfg)
+    summary = fit(config, force=True)
     train_seconds = time.time() - train_start
     run = Run(save_dir)
     onnx_path = onnx_io.export(save_dir)

@@ -4,7 +4,7 @@ Every role is a child process of the launcher, polled twice a second; the first 
 killed) ends the job: SIGTERM to every role, SIGKILL to what is left after a grace period, then a sweep
 of this host for any process still carrying the job's marker. How a role is started:
 
-* local: a process on this machine;
+* local: a process on this machine (each way is a Backend: Local, Ssh, Mpi, Slurm);
 * ssh:   `ssh -tt host` (the remote role runs on a pty, so it gets SIGHUP when its client goes);
 * mpi:   `mpirun -n 1` per role (Open MPI or MPICH), on the hostfile's hosts in turn, or where mpirun
          places it; mpirun forwards SIGTERM to its task and exits when the task fails;
@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from .. import threads
 from ..errors import JobError, UserError
 
-LAUNCHERS = ("local", "ssh", "mpi", "slurm")
 POLL_SECONDS = 0.5
 STOP_GRACE = 10     # SIGTERM, then this many seconds, then SIGKILL
 PASSED_ENV = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "LD_LIBRARY_PATH", "DMLC_INTERFACE", "PYTHONPATH")
@@ -301,6 +300,98 @@ def srun_command(job_name, command, host=None, in_allocation=False):
             *command]
 
 
+class Backend:
+    """How each role is started: `task(job, env, command, host, ssh_port)` gives (argv, its environment,
+    where it runs, the signal it gets when the launcher dies)."""
+    name = tool = None          # the --launcher name; the program that must be on PATH
+    needs_hostfile = False
+
+    def __init__(self, workdir, moved=False):
+        self.workdir, self.moved = workdir, moved  # moved: --sync-dst-dir, so the roles cd there first
+
+    def check(self, hosts):
+        if self.tool and not shutil.which(self.tool):
+            raise UserError(f"--launcher {self.name} starts the roles with {self.tool}, which is not on this host's "
+                            f"PATH; run launch.py where the cluster's tools are, or use --launcher ssh with a hostfile")
+        if self.needs_hostfile and not hosts:
+            raise UserError(f"--launcher {self.name} needs -H HOSTFILE (one host or host:port per line)")
+
+    def describe(self):
+        return self.name
+
+    def silent(self, host, ssh_port):
+        """() -> None, or why the role's host no longer answers; None where the backend cannot tell."""
+        return None
+
+    def task(self, job, env, command, host, ssh_port):
+        raise NotImplementedError
+
+
+class Local(Backend):
+    """A process on this machine."""
+    name = "local"
+
+    def task(self, job, env, command, host, ssh_port):
+        return command, {**os.environ, **env}, "localhost", signal.SIGKILL
+
+
+class Ssh(Backend):
+    """`ssh -tt host`: the remote role runs on a pty, so it gets SIGHUP (and ends, even when blocked in the
+    kvstore) when this client is killed. BatchMode: fail instead of asking for a password."""
+    name = tool = "ssh"
+    needs_hostfile = True
+
+    def __init__(self, workdir, moved=False, ssh_config=None):
+        super().__init__(workdir, moved)
+        self.ssh_config = ssh_config
+
+    def task(self, job, env, command, host, ssh_port):
+        remote = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        remote = f"cd {shlex.quote(self.workdir)} && exec env {remote} {' '.join(map(shlex.quote, command))}"
+        return [*ssh_command(self.ssh_config, ssh_port), "-tt", host, remote], None, host, signal.SIGKILL
+
+    def silent(self, host, ssh_port):
+        return lambda: silent(self.ssh_config, host, ssh_port)
+
+
+class Scheduled(Backend):
+    """A cluster's own starter (mpirun, srun) runs one task per role, on the given host or where it
+    chooses; it forwards SIGTERM to its task and exits when the task fails."""
+    anywhere = None  # how a role placed by the starter is named
+
+    def task(self, job, env, command, host, ssh_port):
+        if not host:
+            env.pop("DMLC_NODE_HOST")  # the starter places it: ps-lite finds the node's own address
+        if self.moved:
+            command = ["sh", "-c", f"cd {shlex.quote(self.workdir)} && exec {shlex.join(command)}"]
+        return self.starter(job, sorted(env), command, host), {**os.environ, **env}, host or self.anywhere, \
+            signal.SIGTERM
+
+
+class Mpi(Scheduled):
+    name, tool, anywhere = "mpi", "mpirun", "mpirun's choice"
+
+    def check(self, hosts):
+        super().check(hosts)
+        self.flavor = mpi_flavor()
+
+    def describe(self):
+        return f"mpi, {self.flavor}"
+
+    def starter(self, job, names, command, host):
+        return mpirun_command(self.flavor, names, command, host)
+
+
+class Slurm(Scheduled):
+    name, tool, anywhere = "slurm", "srun", "Slurm's choice"
+
+    def starter(self, job, names, command, host):
+        return srun_command(f"gluon-resnet-{job.id}", command, host, "SLURM_JOB_ID" in os.environ)
+
+
+BACKENDS = {b.name: b for b in (Local, Ssh, Mpi, Slurm)}
+
+
 class Job:
     """The roles of one dist kvstore job, watched together."""
 
@@ -314,38 +405,17 @@ class Job:
     def env(self, role, host):
         return {**self.base, "DMLC_ROLE": role, "DMLC_NODE_HOST": host}
 
-    def _start(self, name, host, argv, env=None, death=signal.SIGKILL):
+    def _start(self, name, host, argv, env=None, death=signal.SIGKILL, silent=None):
         # A new session: the whole role (and anything it starts) can be signalled as one group.
         proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, start_new_session=True,
                                 preexec_fn=_die_with_launcher(death))
-        self.roles.append(Role(name, host, proc))
+        self.roles.append(Role(name, host, proc, silent))
 
-    def start_local(self, name, role, command):
-        self._start(name, "localhost", command, {**os.environ, **self.env(role, "127.0.0.1")})
-
-    def start_ssh(self, name, role, command, host, port, workdir, ssh_config, address=None):
-        remote = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env(role, address or host).items())
-        remote = f"cd {shlex.quote(workdir)} && exec env {remote} {' '.join(map(shlex.quote, command))}"
-        # -tt: the remote role runs on a pty, so it gets SIGHUP (and ends, even when blocked in the
-        # kvstore) when this client is killed. BatchMode: fail instead of asking for a password.
-        self._start(name, host, [*ssh_command(ssh_config, port), "-tt", host, remote])
-        self.roles[-1].silent = lambda: silent(ssh_config, host, port)
-
-    def start_mpi(self, name, role, command, flavor, host=None, address=None):
-        env = self.env(role, address or host or "")
-        if not host:
-            env.pop("DMLC_NODE_HOST")  # mpirun places it: ps-lite finds the node's own address
-        self._start(name, host or "mpirun's choice", mpirun_command(flavor, sorted(env), command, host),
-                    {**os.environ, **env}, signal.SIGTERM)
-
-    def start_srun(self, name, role, command, host=None, address=None):
-        env = self.env(role, address or host or "")
-        if not host:
-            env.pop("DMLC_NODE_HOST")
-        in_allocation = "SLURM_JOB_ID" in os.environ
-        self._start(name, host or "Slurm's choice",
-                    srun_command(f"gluon-resnet-{self.id}", command, host, in_allocation),
-                    {**os.environ, **env}, signal.SIGTERM)
+    def start(self, backend, name, role, command, host=None, ssh_port=None, address=None):
+        """Start role `name` ("server 0", ...) of kind `role` running `command`, the way `backend` does."""
+        env = self.env(role, address or host or "127.0.0.1")
+        argv, env, where, death = backend.task(self, env, command, host, ssh_port)
+        self._start(name, where, argv, env, death, backend.silent(host, ssh_port))
 
     def stop(self, grace=STOP_GRACE):
         """SIGTERM every role still running, SIGKILL what is left after `grace` seconds; then cancel the
@@ -435,30 +505,21 @@ def job_processes(job_id):
 
 def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=None, sync_dst_dir=None,
            host_ip=None, port=None, ssh_config=None, log=print, resume_hint=None):
-    """Run `command` as the workers of a dist kvstore job; return its exit code (0 when all finished).
-    `resume_hint()` says how to go on, printed when the job fails. ssh (the ssh launcher and
-    --sync-dst-dir's rsync) reads `ssh_config` (default ~/.ssh/config), then the system's, then the
-    launcher's defaults (ssh_config_file); each host is logged in to once before anything starts."""
-    if launcher not in LAUNCHERS:
-        raise UserError(f"--launcher must be one of {', '.join(LAUNCHERS)}, not {launcher!r}")
-    tool = {"mpi": "mpirun", "slurm": "srun", "ssh": "ssh"}.get(launcher)
-    if tool and not shutil.which(tool):
-        raise UserError(f"--launcher {launcher} starts the roles with {tool}, which is not on this host's PATH; "
-                        f"run launch.py where the cluster's tools are, or use --launcher ssh with a hostfile")
-    if launcher == "ssh" and not hostfile:
-        raise UserError("--launcher ssh needs -H HOSTFILE (one host or host:port per line)")
+    """Run `command` as the workers of a dist kvstore job, each role started by the `launcher` backend
+    (BACKENDS); return the job's exit code (0 when all finished). `resume_hint()` says how to go on,
+    printed when the job fails. ssh (the ssh launcher and --sync-dst-dir's rsync) reads `ssh_config`
+    (default ~/.ssh/config), then the system's, then the launcher's defaults (ssh_config_file); each host
+    is logged in to once before anything starts."""
+    if launcher not in BACKENDS:
+        raise UserError(f"--launcher must be one of {', '.join(BACKENDS)}, not {launcher!r}")
     hosts = read_hostfile(hostfile) if hostfile else None
-    env = dict(env or {})
-    root = host_ip or scheduler_address(launcher, hosts)
-    addresses = node_addresses(hosts, root) if hosts else {}
-    if _is_loopback(root) and "DMLC_INTERFACE" not in env and "DMLC_INTERFACE" not in os.environ:
-        env["DMLC_INTERFACE"] = "lo"  # ps-lite would otherwise pick a non-loopback interface
-    if launcher == "local" and not threads.user_chose():
-        # Workers on one machine share its cores: 2 workers x 2 OpenMP threads on 2 cores ran an epoch
-        # in 5.4 s, 2 x 1 thread in 3.1 s (one worker alone: 3.3 s).
-        env["OMP_NUM_THREADS"] = str(max(1, threads.cores() // workers))
     config = ssh_config_file(ssh_config) if hosts and (launcher == "ssh" or sync_dst_dir) else None
+    options = {"ssh_config": config} if launcher == "ssh" else {}
+    backend = BACKENDS[launcher](sync_dst_dir or os.getcwd(), moved=bool(sync_dst_dir), **options)
     try:
+        backend.check(hosts)
+        root = host_ip or scheduler_address(launcher, hosts)
+        env = _job_env(env, launcher, workers, root)
         if config:
             check_hosts(hosts, config)
         if sync_dst_dir and hosts:
@@ -467,27 +528,28 @@ def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=N
                   resume_hint)
         # A scheduler or server is MXNet imported with its role (through the compat module, as everywhere).
         serve = [sys.executable, "-c", "import gluon_resnet.compat"]
-        job.start_local("scheduler", "scheduler", serve)  # on this machine, as MXNet's tracker does
-        workdir = sync_dst_dir or os.getcwd()
-        flavor = mpi_flavor() if launcher == "mpi" else None
+        job.start(Local(os.getcwd()), "scheduler", "scheduler", serve)  # on this machine, as MXNet's tracker does
+        addresses = node_addresses(hosts, root) if hosts else {}
         for i in range(servers + workers):
             role, k = ("server", i) if i < servers else ("worker", i - servers)
-            cmd = serve if role == "server" else command
-            if launcher in ("mpi", "slurm") and sync_dst_dir:
-                cmd = ["sh", "-c", f"cd {shlex.quote(workdir)} && exec {shlex.join(cmd)}"]
             host, ssh_port = hosts[i % len(hosts)] if hosts else (None, None)
-            name, address = f"{role} {k}", addresses.get(host)
-            if launcher == "local":
-                job.start_local(name, role, cmd)
-            elif launcher == "ssh":
-                job.start_ssh(name, role, cmd, host, ssh_port, workdir, config, address)
-            elif launcher == "mpi":
-                job.start_mpi(name, role, cmd, flavor, host, address)
-            else:
-                job.start_srun(name, role, cmd, host, address)
+            job.start(backend, f"{role} {k}", role, serve if role == "server" else command, host, ssh_port,
+                      addresses.get(host))
         log(f"launch: scheduler on {root}:{job.base['DMLC_PS_ROOT_PORT']}, {servers} server(s), {workers} "
-            f"worker(s) ({launcher}{', ' + flavor if flavor else ''})")
+            f"worker(s) ({backend.describe()})")
         return job.watch()
     finally:
         if config:
             os.remove(config)
+
+
+def _job_env(env, launcher, workers, root):
+    """The environment every role gets besides the job's own variables."""
+    env = dict(env or {})
+    if _is_loopback(root) and "DMLC_INTERFACE" not in env and "DMLC_INTERFACE" not in os.environ:
+        env["DMLC_INTERFACE"] = "lo"  # ps-lite would otherwise pick a non-loopback interface
+    if launcher == "local" and not threads.user_chose():
+        # Workers on one machine share its cores: 2 workers x 2 OpenMP threads on 2 cores ran an epoch
+        # in 5.4 s, 2 x 1 thread in 3.1 s (one worker alone: 3.3 s).
+        env["OMP_NUM_THREADS"] = str(max(1, threads.cores() // workers))
+    return env

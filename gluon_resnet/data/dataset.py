@@ -6,8 +6,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 
-from ..errors import UserError
-from ..hints import command
+from ..errors import Command, UserError
 from ..recipes import RECIPES
 
 SPLITS = ("train", "val")
@@ -60,15 +59,15 @@ def write_meta(folder, meta):
         f.write("\n")
 
 
-def read_meta(data_dir, check=True):
-    """dataset.json of a packed folder, with an actionable error when it is missing or unreadable.
-    With `check`, the record files are checked against it (integrity.check_dataset_files)."""
+def read_meta(data_dir):
+    """dataset.json of a packed folder, with an actionable error when it is missing or unreadable. The
+    record files are not read: integrity.open_dataset checks them too."""
     path = os.path.join(data_dir, META_FILE)
     if os.path.isfile(data_dir):
         raise UserError(f"{data_dir} is a file; --data-dir takes the folder tools/im2rec_pack.py wrote")
     if not os.path.isfile(path):
-        raise UserError(f"{data_dir} is not a packed dataset (no {META_FILE}): run "
-                        f"`{command('tools/im2rec_pack.py', '--dataset', '...', '--out', data_dir)}` first")
+        raise UserError(f"{data_dir} is not a packed dataset (no {META_FILE}): run `",
+                        Command("tools/im2rec_pack.py", "--dataset", "...", "--out", data_dir), "` first")
     try:
         with open(path) as f:
             raw = json.load(f)
@@ -87,8 +86,4 @@ def read_meta(data_dir, check=True):
     if raw.get("format_version", 1) > FORMAT_VERSION:
         raise UserError(f"{path} was written by a newer gluon-resnet (format {raw['format_version']}); update "
                         f"this one, or pack the dataset again with it")
-    meta = DatasetMeta.from_dict(raw)
-    if check:
-        from .integrity import check_dataset_files
-        check_dataset_files(data_dir, meta)
-    return meta
+    return DatasetMeta.from_dict(raw)

@@ -17,44 +17,20 @@ import json
 import logging
 import os
 
-from ..errors import UserError
-from ..hints import command
+from ..errors import Command, UserError
+from ..fileio import check_file, write_json
+from .dataset import SPLITS, read_meta, split_path
 
 log = logging.getLogger("gluon_resnet")
 STAMP = ".checked.json"
-CHUNK = 1 << 22
 
 
-def digest(path):
-    """{"bytes": size, "sha256": hex} of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            h.update(block)
-    return {"bytes": os.path.getsize(path), "sha256": h.hexdigest()}
-
-
-def mismatch(path, what, expected, found, fix):
-    return UserError(f"{path} is damaged: expected {what} {expected}, found {found}; {fix}")
-
-
-_verified = set()  # (path, inode, size, mtime, sha256) this process has hashed and found as expected
-
-
-def check_file(path, expected, fix, hash_it=True, fresh=False):
-    """Raise a one-line UserError when `path` differs from `expected` ({"bytes", "sha256"}). A file
-    version already hashed in this process is not hashed again, unless `fresh`."""
-    if not os.path.isfile(path):
-        raise UserError(f"{path} is missing; {fix}")
-    st = os.stat(path)
-    if st.st_size != expected["bytes"]:
-        raise mismatch(path, "size", f"{expected['bytes']:,} bytes", f"{st.st_size:,}", fix)
-    version = (os.path.realpath(path), st.st_ino, st.st_size, st.st_mtime_ns, expected["sha256"])
-    if hash_it and (fresh or version not in _verified):
-        found = digest(path)["sha256"]
-        if found != expected["sha256"]:
-            raise mismatch(path, "SHA-256", expected["sha256"][:16] + "...", found[:16] + "...", fix)
-        _verified.add(version)
+def open_dataset(data_dir):
+    """dataset.json of a packed folder (dataset.read_meta), with the record files checked against it
+    (check_dataset_files): what every command that reads the records calls first."""
+    meta = read_meta(data_dir)
+    check_dataset_files(data_dir, meta)
+    return meta
 
 
 def _stamp_paths(data_dir):
@@ -75,7 +51,6 @@ def _read_stamp(data_dir):
 
 
 def _write_stamp(data_dir, stamp):
-    from ..fileio import write_json
     for path in _stamp_paths(data_dir):
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -95,8 +70,8 @@ _noted = set()
 
 def check_dataset_files(data_dir, meta, full=False):
     """Sizes every time; SHA-256 once per file version (all of them with `full`)."""
-    fix = (f"copy it again, or pack the dataset again "
-           f"({command('tools/im2rec_pack.py', '...', '--out', data_dir, '--force')})")
+    fix = ("copy it again, or pack the dataset again (",
+           Command("tools/im2rec_pack.py", "...", "--out", data_dir, "--force"), ")")
     if not meta.files:
         _check_index(data_dir, fix)
         if data_dir not in _noted:
@@ -117,7 +92,6 @@ def check_dataset_files(data_dir, meta, full=False):
 
 def _check_index(data_dir, fix):
     """Without checksums: every offset in a split's .idx must lie inside its .rec (a cut .rec crashes MXNet)."""
-    from .dataset import SPLITS, split_path
     for split in SPLITS:
         rec, idx = split_path(data_dir, split), split_path(data_dir, split, "idx")
         if not os.path.isfile(idx):
@@ -126,7 +100,7 @@ def _check_index(data_dir, fix):
             last = max((int(line.split("\t")[1]) for line in f if line.strip()), default=-1)
         if last >= os.path.getsize(rec):
             raise UserError(f"{rec} is damaged: cut short at {os.path.getsize(rec):,} bytes, but {idx} has a record "
-                            f"at byte {last:,}; {fix}")
+                            f"at byte {last:,}; ", *fix)
 
 
 def undecodable_records(data_dir, split, limit=3):
@@ -135,7 +109,6 @@ def undecodable_records(data_dir, split, limit=3):
     import numpy as np
 
     from ..compat import mx
-    from .dataset import split_path
     bad = []
     rec = mx.recordio.MXIndexedRecordIO(split_path(data_dir, split, "idx"), split_path(data_dir, split), "r")
     try:
@@ -164,13 +137,12 @@ def reading(data_dir, split):
     try:
         yield
     except (mx.base.MXNetError, struct.error) as e:
-        from .dataset import split_path
         rec = split_path(data_dir, split)
         bad = undecodable_records(data_dir, split)
         first = next((line for line in str(e).splitlines() if "rror" in line), str(e).splitlines()[-1])[:160]
         if not bad:
-            raise UserError(f"MXNet could not read {rec} ({first.strip()}); check the pack with "
-                            f"`{command('tools/im2rec_pack.py', '--check', data_dir)}`") from None
+            raise UserError(f"MXNet could not read {rec} ({first.strip()}); check the pack with `",
+                            Command("tools/im2rec_pack.py", "--check", data_dir), "`") from None
         names = _names(data_dir, split, [k for k, _ in bad])
         where = ", ".join(f"record {k}{names.get(k, '')} {why}" for k, why in bad)
         raise UserError(f"{rec} is damaged: {where}; copy it again, or pack the dataset again") from None
@@ -178,7 +150,6 @@ def reading(data_dir, split):
 
 def _names(data_dir, split, keys):
     """{record: " (name)"} from the split's .lst, where it is there to read."""
-    from .dataset import split_path
     found = {}
     try:
         with open(split_path(data_dir, split, "lst")) as f:

@@ -7,34 +7,15 @@ import multiprocessing
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import UserError
-from ..fileio import replace
-from ..recipes import RECIPES, family_of
+from ..fileio import digest, replace
+from ..recipes import PACKING, RECIPES, Packing, family_of
 from .dataset import META_FILE, OUTPUTS, SPLITS, DatasetMeta, split_path, write_meta
-from .integrity import digest
 
 PAD_MODES = {"mean": "mean", "zero": "constant", "edge": "edge", "reflect": "reflect"}
-
-
-@dataclass(frozen=True)
-class PackDefaults:
-    pad: int = 4              # CIFAR: 32x32 stored as 40x40 for the random 32x32 crops
-    size: int = None          # resize to size x size before padding (None: keep)
-    keep_bytes: bool = False  # store the original encoded bytes instead of PNG
-
-
-# How each dataset is packed unless told otherwise (tools/im2rec_pack.py and pack() share these).
-DEFAULTS = {
-    "cifar10": PackDefaults(),
-    "digits": PackDefaults(),
-    "folder": PackDefaults(size=32),
-    # 128x128 JPEGs stored as they come: no padding, no re-encoding.
-    "miniplaces": PackDefaults(pad=0, keep_bytes=True),
-}
 
 
 def pad_image(img, pad, mode):
@@ -102,12 +83,8 @@ def check_out(out, force):
 def pack(source, name, out, pad=None, pad_mode="mean", size=None, keep_bytes=None, workers=1,
          seed=0, force=False, progress=True):
     """Pack `source` into `out`; returns its DatasetMeta. Unset pad / size / keep_bytes come from the
-    dataset's DEFAULTS, so the library packs exactly as the command line does."""
-    from ..compat import mx
-    recordio = mx.recordio
-    from tqdm import tqdm
-
-    d = DEFAULTS.get(name, PackDefaults())
+    dataset's recipes.PACKING, so the library packs exactly as the command line does."""
+    d = PACKING.get(name, Packing())
     pad = d.pad if pad is None else pad
     size = d.size if size is None else size
     keep_bytes = d.keep_bytes if keep_bytes is None else keep_bytes
@@ -128,21 +105,13 @@ def pack(source, name, out, pad=None, pad_mode="mean", size=None, keep_bytes=Non
             items = source.splits[split]
             if split == "train":  # shuffled once, so contiguous shards (num_parts) mix the classes
                 items = [items[i] for i in np.random.RandomState(seed).permutation(len(items))]
-            rec = recordio.MXIndexedRecordIO(split_path(tmp, split, "idx"), split_path(tmp, split), "w")
             results = pool.imap(encoder, items, chunksize=64) if pool else map(encoder, items)
-            with open(split_path(tmp, split, "lst"), "w") as lst:
-                for i, (item, (data, (s, n), shape)) in enumerate(tqdm(zip(items, results), total=len(items),
-                                                                  desc=f"{name} {split}", unit="img",
-                                                                  disable=not progress)):
-                    rec.write_idx(i, recordio.pack(recordio.IRHeader(0, float(item.label), i, 0), data))
-                    lst.write(f"{i}\t{float(item.label):f}\t{item.name}\n")
-                    shapes.add(tuple(shape))
-                    if split == "train":
-                        sums, pixels = sums + s, pixels + n
-            rec.close()
+            split_shapes, s, n = _write_split(tmp, split, items, results, f"{name} {split}", progress)
+            shapes |= split_shapes
+            if split == "train":
+                sums, pixels = s, n
             counts[split] = len(items)
-            for ext in ("rec", "idx"):
-                files[f"{split}.{ext}"] = digest(split_path(tmp, split, ext))
+            files.update({f"{split}.{ext}": digest(split_path(tmp, split, ext)) for ext in ("rec", "idx")})
         family = family_of(name)
         meta = DatasetMeta(
             name=name, family=family, classes=list(source.classes), counts=counts,
@@ -167,7 +136,29 @@ def pack(source, name, out, pad=None, pad_mode="mean", size=None, keep_bytes=Non
             shutil.rmtree(out, ignore_errors=True)
 
 
-def summary(meta, out, seconds=None):
+def _write_split(folder, split, items, results, desc, progress):
+    """The encoded `results` of `items` written as `split`'s .rec, .idx and .lst in `folder`; returns (the
+    stored image shapes, the per-channel pixel sums, the pixel count)."""
+    from tqdm import tqdm
+
+    from ..compat import mx
+    recordio = mx.recordio
+    shapes, sums, pixels = set(), np.zeros(3), 0
+    rec = recordio.MXIndexedRecordIO(split_path(folder, split, "idx"), split_path(folder, split), "w")
+    try:
+        with open(split_path(folder, split, "lst"), "w") as lst:
+            for i, (item, (data, (s, n), shape)) in enumerate(tqdm(zip(items, results), total=len(items), desc=desc,
+                                                                   unit="img", disable=not progress)):
+                rec.write_idx(i, recordio.pack(recordio.IRHeader(0, float(item.label), i, 0), data))
+                lst.write(f"{i}\t{float(item.label):f}\t{item.name}\n")
+                shapes.add(tuple(shape))
+                sums, pixels = sums + s, pixels + n
+    finally:
+        rec.close()
+    return shapes, sums, pixels
+
+
+def describe(meta, out, seconds=None):
     """The one-screen report printed after packing."""
     size = lambda f: os.path.getsize(os.path.join(out, f)) / 2**20  # noqa: E731
     lines = [f"packed {meta.name} ({meta.source['description']}) into {out}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UserError
-from .integrity import digest
+from ..fileio import digest
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 MINIPLACES_URL = "https://github.com/CSAILVision/miniplaces"

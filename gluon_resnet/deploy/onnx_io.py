@@ -9,12 +9,12 @@ import os
 import tempfile
 
 from .. import __version__
-from ..errors import UserError
+from ..errors import Command, UserError
 from ..fileio import atomic
-from ..hints import command
 from ..train.run import Run, export_hybridized
 from .onnx_graph import OPSET, portable
 
+EXPORT = Command("onnx_export/export.py", "--save-dir", "RUN")  # how a model is made
 OUTPUT = "logits"
 PRODUCER = "gluon-resnet"
 REQUIRED = ("classes", "mean_rgb", "input_size", "channel_order", "multiscale_scales")
@@ -65,21 +65,20 @@ def load(path, require_metadata=False):
     `require_metadata`) not made by this project."""
     import onnx
     if not os.path.isfile(path):
-        raise UserError(f"{path} does not exist; export it with `{command('onnx_export/export.py', '--save-dir', 'RUN')}`")
+        raise UserError(f"{path} does not exist; export it with `", EXPORT, "`")
     try:
         model = onnx.load(path)
     except Exception as e:  # protobuf raises DecodeError and others on junk
-        raise UserError(f"{path} is not an ONNX model ({type(e).__name__}); export it again with "
-                        f"`{command('onnx_export/export.py', '--save-dir', 'RUN')}`") from None
+        raise UserError(f"{path} is not an ONNX model ({type(e).__name__}); export it again with `", EXPORT,
+                        "`") from None
     if not model.graph.node:
-        raise UserError(f"{path} is not an ONNX model (no graph); export it again with "
-                        f"`{command('onnx_export/export.py', '--save-dir', 'RUN')}`")
+        raise UserError(f"{path} is not an ONNX model (no graph); export it again with `", EXPORT, "`")
     if require_metadata:
         keys = {p.key for p in model.metadata_props}
         missing = [k for k in REQUIRED if k not in keys]
         if missing:
             raise UserError(f"{path} was not exported by gluon-resnet: its metadata lacks {', '.join(missing)}; "
-                            f"export it with `{command('onnx_export/export.py', '--save-dir', 'RUN')}`")
+                            "export it with `", EXPORT, "`")
     return model
 
 
@@ -94,9 +93,8 @@ def convert(prefix, size):
     mx.onnx.export_model takes no opset (it uses the installed onnx's newest); its converter does."""
     import onnx
 
-    from ..compat import submodule
-    load_module = submodule("onnx.mx2onnx._export_helper").load_module
-    MXNetGraph = submodule("onnx.mx2onnx._export_onnx").MXNetGraph
+    from ..compat import onnx_converter
+    load_module, MXNetGraph = onnx_converter()
     sym, params = load_module(prefix + "-symbol.json", prefix + "-0000.params")
     graph = MXNetGraph().create_onnx_graph_proto(sym, params, [(1, 3, size, size)], [onnx.TensorProto.FLOAT],
                                                  opset_version=OPSET, dynamic=True,

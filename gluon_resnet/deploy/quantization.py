@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 
-from ..data.dataset import read_meta
+from ..data.integrity import open_dataset
 from ..data.iterators import multiscale_batches
 from ..errors import UserError
 from ..train.run import Run
@@ -48,12 +48,12 @@ def quantize(save_dir, data_dir=None, out=None, images=300, method="MinMax", ful
     fp32 = onnx_io.ensure_export(run)
     source = onnx_io.load(fp32, require_metadata=True)
     metadata = onnx_io.read_metadata(source)
-    state = run.latest()
+    state = run.last_checkpoint()
     data_dir = data_dir or (state.data_dir if state else None)
     if not data_dir or not os.path.isdir(data_dir):
         raise UserError(f"quantize needs the run's packed dataset for calibration, and {data_dir} is not there; "
                         f"pack it again, or point to a copy with --data-dir")
-    meta = read_meta(data_dir)
+    meta = open_dataset(data_dir)
     onnx_io.check_dataset(metadata, meta, fp32, data_dir)
     images = min(images, meta.counts["train"])
     out = out or run.int8_onnx

@@ -9,9 +9,8 @@ agreement with fp32. A runtime that is not installed is reported as absent, neve
 
 import numpy as np
 
-from ..data.dataset import read_meta
-from ..errors import UserError
-from ..hints import command
+from ..data.integrity import open_dataset
+from ..errors import Command, UserError
 from ..train.evaluation import evaluate, mxnet_predictor
 from ..train.report import selection_label
 from ..train.run import Run
@@ -27,7 +26,8 @@ def reference_model(run, metadata, onnx_path):
     net, state = run.load_model(which)
     if str(state.epoch) != str(metadata.get("trained_epoch")):
         raise UserError(f"{onnx_path} holds epoch {metadata.get('trained_epoch')} but the run's {which} epoch is "
-                        f"{state.epoch}; export it again with `{command('onnx_export/export.py', '--save-dir', run.dir)}`")
+                        f"{state.epoch}; export it again with `", Command("onnx_export/export.py", "--save-dir", run.dir),
+                        "`")
     net.hybridize()
     return net, state
 
@@ -61,14 +61,14 @@ def judge(row, exact, reference):
 def verify(save_dir=None, onnx_path=None, data_dir=None, runtime_names=None, max_images=None, provider=None,
            batch_size=50, progress=False):
     """verify.json's rows: MXNet, then each runtime; `ok` when every installed runtime passes."""
-    run = Run(save_dir) if save_dir else Run.newest()
+    run = Run(save_dir) if save_dir else Run.most_recent()
     onnx_path = onnx_io.ensure_export(run, onnx_path)
     model = onnx_io.load(onnx_path, require_metadata=True)
     metadata = onnx_io.read_metadata(model)
     quantized = "int8_calibration" in metadata
     net, state = reference_model(run, metadata, onnx_path)
     data_dir = data_dir or state.data_dir
-    meta = read_meta(data_dir)
+    meta = open_dataset(data_dir)
     onnx_io.check_dataset(metadata, meta, onnx_path, data_dir)
     kw = dict(batch_size=batch_size, max_images=max_images, progress=progress, keep_logits=True)
     ref = evaluate(mxnet_predictor(net), data_dir, meta, **kw)

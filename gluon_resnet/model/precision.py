@@ -41,27 +41,13 @@ def check_bf16(ctxs, flags=None):
                         f"oneDNN has no bf16 convolution without them); use --dtype float32 on this machine")
 
 
-def _namespaces():
-    """Every module amp.init() writes to: mx.symbol and mx.ndarray, their `op` and `_internal`
-    modules and their per-prefix submodules (contrib, linalg, image, ...)."""
-    from ..compat import mx
-    base = mx.base
-    found = []
-    for root in (mx.symbol, mx.ndarray):
-        found += [root, root.op, root._internal]
-        found += [getattr(root, prefix[1:-1]) for prefix in base._OP_NAME_PREFIX_LIST if hasattr(root, prefix[1:-1])]
-    return list({id(m): m for m in found}.values())
-
-
 @contextlib.contextmanager
 def bf16_amp():
     """AMP (bfloat16, default lists) inside the block; mx.symbol / mx.ndarray exactly as before after it."""
-    from ..compat import submodule
-    amp = submodule("contrib.amp.amp")  # the module that holds AMP's state, not the package
-    modules = _namespaces()
-    saved = [(m, dict(vars(m))) for m in modules]
-    state = (amp._amp_initialized, amp._loss_scaler)
-    amp.init(target_dtype="bfloat16")
+    from ..compat import amp_namespaces, amp_state, submodule
+    saved = [(m, dict(vars(m))) for m in amp_namespaces()]
+    state = amp_state()
+    submodule("contrib.amp").init(target_dtype="bfloat16")
     try:
         yield
     finally:
@@ -72,7 +58,7 @@ def bf16_amp():
             for name, value in before.items():
                 if now.get(name) is not value:
                     setattr(module, name, value)
-        amp._amp_initialized, amp._loss_scaler = state
+        amp_state(state)
 
 
 def trace_in_bf16(net, batch_shape, ctx):

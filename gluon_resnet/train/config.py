@@ -3,19 +3,16 @@
 `--resume` restores it. An option given again at resume is compared with the saved value: one that
 would change the training (TRAINING) is refused, `num_epochs` may only grow, and the rest (where the
 data is, which devices, how often to validate, what to export) may change freely. The resume command
-is generated from it, so train.py and launch.py print the same text.
+is generated from it (resume_command), so train.py and launch.py print the same text.
 """
-import os
 from dataclasses import asdict, dataclass, fields, replace
 
-from ..errors import UserError
-from ..hints import command
+from ..errors import Command, UserError
+from ..recipes import WARMUP_LR, training_defaults
 
 # Options whose value changes the steps a run takes: fixed for the life of a run.
 TRAINING = ("n", "shortcut", "batch_size", "lr", "lr_factor", "lr_step_epochs", "wd", "mom", "warmup_epochs",
             "warmup_lr", "seed", "dtype", "data_threads", "workers", "hybridize")
-# Set by the launcher's workers (tools/launch.py): the launch command, prefixed to printed resume commands.
-LAUNCH_ENV = "GLUON_RESNET_LAUNCH"
 
 
 @dataclass(frozen=True)
@@ -46,6 +43,14 @@ class TrainConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "lr_step_epochs", tuple(float(e) for e in self.lr_step_epochs))
+
+    @classmethod
+    def for_recipe(cls, recipe, data_dir, save_dir, **given):
+        """The options `given` ({field: value}) over the defaults of `recipe` and recipes.TRAINING; an unset
+        warmup_lr follows lr."""
+        values = {**training_defaults(recipe), **given, "data_dir": str(data_dir)}
+        values.setdefault("warmup_lr", values["lr"] * WARMUP_LR)
+        return cls(save_dir=str(save_dir), **values)
 
     def to_dict(self):
         return {**asdict(self), "lr_step_epochs": list(self.lr_step_epochs)}
@@ -87,12 +92,10 @@ class TrainConfig:
                             f"--num-epochs to extend the run")
         return cfg
 
-    def resume_command(self, launch=None):
-        """The shell command that continues this run (every option comes back from the checkpoint).
-        `launch`: the launcher's command up to its `--`, for dist jobs (read from LAUNCH_ENV by default)."""
-        launch = launch if launch is not None else os.environ.get(LAUNCH_ENV, "")
-        train = command("tools/train.py", "--save-dir", self.save_dir, "--resume")
-        return f"{launch} {train}" if launch else train
+    def resume_command(self, launch=""):
+        """The Command that continues this run (every option comes back from the checkpoint). `launch`: the
+        launcher's command up to its `--`, for dist jobs."""
+        return Command("tools/train.py", "--save-dir", self.save_dir, "--resume", prefix=launch)
 
 
 def flag(key):

@@ -48,3 +48,9 @@ def memory_used_mb(ctxs):
     if ctxs[0].device_type != "gpu":
         return None
     return [(total - free) / 2**20 for free, total in (mx.context.gpu_memory_info(c.device_id) for c in ctxs)]
+
+
+def peak_memory_mb(ctxs, peak=None):
+    """The larger of `peak` and the most memory in use on any of the GPUs now (MiB); None on the CPU."""
+    used = memory_used_mb(ctxs)
+    return max(peak or 0, max(used)) if used else peak

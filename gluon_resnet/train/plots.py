@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 
 def _label(run):
-    state = run.latest()
+    state = run.last_checkpoint()
     return state.model.name if state else os.path.basename(os.path.normpath(run.dir))
 
 
@@ -27,7 +27,7 @@ def plot_run(run, out=None):
     ax.annotate(f"final {100 * final['val_top1_err']:.2f}% (epoch {final['epoch']})",
                 (final["epoch"], 100 * final["val_top1_err"]), textcoords="offset points", xytext=(-40, 22),
                 ha="center", color="tab:red", arrowprops={"arrowstyle": "->", "color": "tab:red"})
-    state = run.latest()
+    state = run.last_checkpoint()
     # Epoch e on the x axis is the end of epoch e, so a drop "after epoch 15" sits at x = 15 and one
     # after 22.5 epochs at x = 22.5.
     for step in (state.config.lr_step_epochs if state else []):

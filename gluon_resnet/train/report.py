@@ -38,7 +38,7 @@ class Summary:
     total_seconds: float
 
 
-def summarize(rows, exported, selection, parameters):
+def summary_of(rows, exported, selection, parameters):
     """The Summary of a run from its metrics rows and the RunState of the exported epoch."""
     final = rows[-1]
     validated = [r for r in rows if r["val_top1_err"] is not None]

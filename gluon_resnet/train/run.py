@@ -22,11 +22,10 @@ import uuid
 from dataclasses import asdict, dataclass
 
 from ..data.dataset import DatasetMeta
-from ..data.integrity import check_file, digest
-from ..errors import UserError
-from ..fileio import append_line, atomic, read_json, replace, write_json
-from ..hints import command
+from ..errors import Command, UserError
+from ..fileio import append_line, atomic, check_file, digest, read_json, replace, write_json
 from ..model.resnet import ModelSpec
+from ..recipes import TRAINING
 from .config import TrainConfig
 
 log = logging.getLogger("gluon_resnet")
@@ -85,9 +84,8 @@ class RunState:
     @classmethod
     def from_dict(cls, d, save_dir):
         # Checkpoints written before TrainConfig kept some options under "args"; the rest were defaults.
-        from ..cli.options import DEFAULTS
         config = TrainConfig.from_dict(d.get("config") or d["args"], save_dir=save_dir,
-                                       **{k: v for k, v in DEFAULTS.items() if k != "data_dir"})
+                                       **{k: v for k, v in TRAINING.items() if k != "data_dir"})
         return cls(d["epoch"], d["num_update"], config, DatasetMeta.from_dict(d["dataset"]),
                    Score(**d["best"]) if d.get("best") else None)
 
@@ -150,7 +148,7 @@ class Run:
                 return None, f"{path} cannot be read ({e.strerror})"
         return state, None
 
-    def latest(self):
+    def last_checkpoint(self):
         """RunState of the newest intact checkpoint, or None when there is none. A damaged newer one is
         named and skipped (the last three are kept); when every one is damaged, a UserError says how
         to start over."""
@@ -164,8 +162,8 @@ class Run:
                 return state
             damaged.append(why)
         if damaged:
-            raise UserError(f"every checkpoint in {self.dir} is damaged ({damaged[0]}); start the run over with "
-                            f"`{command('tools/train.py', '--save-dir', self.dir, '--force')}` and its options")
+            raise UserError(f"every checkpoint in {self.dir} is damaged ({damaged[0]}); start the run over with `",
+                            Command("tools/train.py", "--save-dir", self.dir, "--force"), "` and its options")
         return None
 
     def params_and_states(self, state):
@@ -213,10 +211,10 @@ class Run:
             if state is None:
                 raise UserError(f"{why}; use the final epoch instead (--weights final)")
             return state, self._best + ".params"
-        state = self.latest()
+        state = self.last_checkpoint()
         if state is None:
-            raise UserError(f"{self.dir} holds no checkpoint: train first with "
-                            f"`{command('tools/train.py', '--save-dir', self.dir)}`")
+            raise UserError(f"{self.dir} holds no checkpoint: train first with `",
+                            Command("tools/train.py", "--save-dir", self.dir), "`")
         if which == "best":
             raise UserError(f"{self.dir} has no validated epoch (best.json); use the final epoch instead")
         return state, self.params_and_states(state)[0]
@@ -281,11 +279,11 @@ class Run:
         return self.verify_report
 
     @staticmethod
-    def newest(runs_dir="runs"):
+    def most_recent(runs_dir="runs"):
         """The run under `runs_dir` with the newest checkpoint."""
         dirs = {os.path.dirname(p) for p in glob.glob(os.path.join(runs_dir, "*", "checkpoint-*.json"))}
         found = [r for r in map(Run, sorted(dirs)) if r.epochs()]
         if not found:
-            raise UserError(f"no trained run under {runs_dir}/: train one with `{command('tools/train.py')}`, "
-                            f"or pass --save-dir")
+            raise UserError(f"no trained run under {runs_dir}/: train one with `", Command("tools/train.py"),
+                            "`, or pass --save-dir")
         return max(found, key=lambda r: r.newest_checkpoint_time())

@@ -1,7 +1,7 @@
 """Training with neon's recipe: SGD + momentum, weight decay on every trained parameter, the learning
 rate dropped at fixed epochs by `MultiFactorScheduler`, data-parallel over any number of devices.
 
-`fit(args)` runs a whole job: it resumes exactly from the newest checkpoint, writes metrics.jsonl and a
+`fit(config)` runs a whole job: it resumes exactly from the newest checkpoint, writes metrics.jsonl and a
 checkpoint after every epoch, stops cleanly on Ctrl-C / SIGTERM or a diverged loss, and at the end
 exports the final epoch's model (or the best one, `--weights best`), writes summary.json and val_error.png.
 """
@@ -11,19 +11,20 @@ import os
 import resource
 import signal
 import time
+from collections import deque
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from ..cli.options import DEFAULTS
 from ..compat import mx
-from ..data.dataset import DatasetMeta, read_meta
-from ..data.integrity import reading
+from ..data.dataset import read_meta
+from ..data.integrity import open_dataset, reading
 from ..data.iterators import epoch_seed, train_iter, val_iter
 from ..errors import Interrupted, TrainingDiverged, UserError
 from ..model.precision import trace_in_bf16
 from ..model.resnet import ModelSpec
 from ..model.summary import count_parameters
+from ..recipes import TRAINING
 from . import devices, report
 from .config import TrainConfig, show
 from .evaluation import topk_wrong
@@ -40,56 +41,52 @@ NEVER = 10 ** 12  # MultiFactorScheduler needs a step; one no run reaches means 
 
 # ---------------------------------------------------------------- configuration
 
-@dataclass
-class Job:
-    """A resolved training command: the whole config, the dataset read, the checkpoint to resume."""
-    config: TrainConfig
-    meta: DatasetMeta
-    run: Run
-    resume_from: RunState = None
+def default_save_dir(meta, n):
+    """runs/<dataset>-resnet<depth>: where a run goes unless told otherwise."""
+    return f"runs/{meta.name}-resnet{ModelSpec(meta.family, n).depth}"
 
 
-def _given(args):
-    """{option: value} of the options given on the command line (unset ones are None)."""
-    return {f.name: getattr(args, f.name) for f in fields(TrainConfig)
-            if f.name not in ("save_dir", "workers") and getattr(args, f.name, None) is not None}
+def new_config(data_dir=None, save_dir=None, **given):
+    """A new run's TrainConfig: the options `given` ({field: value}) over the defaults of the dataset in
+    `data_dir` (its recipe, then recipes.TRAINING); `save_dir` unset: default_save_dir."""
+    data_dir = data_dir or TRAINING["data_dir"]
+    meta = read_meta(data_dir)
+    return TrainConfig.for_recipe(meta.recipe, data_dir, save_dir or default_save_dir(meta, given.get("n", TRAINING["n"])),
+                                  **given)
 
 
-def _new_config(given, meta, save_dir):
-    r = meta.recipe
-    values = {**DEFAULTS, "lr": r.lr, "wd": r.wd, "mom": r.momentum, "lr_factor": r.lr_factor,
-              "lr_step_epochs": r.lr_step_epochs, "batch_size": r.batch_size, "num_epochs": r.num_epochs, **given}
-    values.setdefault("warmup_lr", values["lr"] * 0.1)
-    return TrainConfig(save_dir=save_dir, **values)
+def resumed_config(save_dir, **given):
+    """The config of the run in `save_dir` (its newest intact checkpoint's) with the options `given` again
+    applied: refused in one line where they would change the training (TrainConfig.resumed_with)."""
+    run = Run(save_dir)
+    state = _newest_state(run)
+    return state.config.resumed_with(given, state.epoch, finished=os.path.exists(run.summary))
 
 
-def run_of(args):
-    """The Run that train.py's arguments name: --save-dir, or runs/<dataset>-resnet<depth>."""
-    if args.save_dir is not None:
-        return Run(args.save_dir)
-    meta = read_meta(args.data_dir or DEFAULTS["data_dir"])
-    return Run(f"runs/{meta.name}-resnet{ModelSpec(meta.family, args.n or DEFAULTS['n']).depth}")
-
-
-def resolve(args):
-    """The run's TrainConfig: at --resume, the checkpoint's with the options given again checked against
-    it; otherwise the options given, filled from the dataset's recipe and DEFAULTS. `args` is left alone."""
-    given = _given(args)
-    run = run_of(args)
-    if not args.resume:
-        done = run.epochs() if os.path.isdir(run.dir) else []
-        if done and not args.force:
-            raise UserError(f"{run.dir} already holds a run (epoch {done[-1]} done): pass --resume to "
-                            f"continue it, --force to start over, or --save-dir for a new run")
-        meta = read_meta(given.get("data_dir", DEFAULTS["data_dir"]))
-        return Job(_new_config(given, meta, run.dir), meta, run)
-    state = run.latest()  # the newest intact checkpoint; damaged newer ones are named and skipped
+def _newest_state(run):
+    state = run.last_checkpoint()  # the newest intact checkpoint; damaged newer ones are named and skipped
     if state is None:
         raise UserError(f"--resume: {run.dir} holds no complete checkpoint; leave out --resume to start a run")
-    config = state.config.resumed_with(given, state.epoch, finished=os.path.exists(run.summary))
-    meta = read_meta(config.data_dir)
+    return state
+
+
+def _start(config, resume, force):
+    """(config, dataset, Run, checkpoint to resume or None) of the run `config` asks for, checked: a new
+    run does not overwrite another unless `force`; a resumed one changes nothing that it was trained with."""
+    run = Run(config.save_dir)
+    if not resume:
+        done = run.epochs() if os.path.isdir(run.dir) else []
+        if done and not force:
+            raise UserError(f"{run.dir} already holds a run (epoch {done[-1]} done): pass --resume to "
+                            f"continue it, --force to start over, or --save-dir for a new run")
+        return config, open_dataset(config.data_dir), run, None
+    state = _newest_state(run)
+    changed = {f.name: getattr(config, f.name) for f in fields(TrainConfig)
+               if f.name not in ("save_dir", "workers") and getattr(config, f.name) != getattr(state.config, f.name)}
+    config = state.config.resumed_with(changed, state.epoch, finished=os.path.exists(run.summary))
+    meta = open_dataset(config.data_dir)
     _check_same_dataset(state.dataset, meta, run.dir, config.data_dir)
-    return Job(config, meta, run, state)
+    return config, meta, run, state
 
 
 def _check_same_dataset(saved, meta, save_dir, data_dir):
@@ -140,7 +137,7 @@ def make_trainer(net, cfg, iters_per_epoch, group=None):
 
 # ---------------------------------------------------------------- one epoch
 
-def scores(net, x, dtype="float32"):
+def logits(net, x, dtype="float32"):
     """The network's class scores for `x`, in float32 (numpy has no bfloat16): a float16 network takes
     float16 input; a bfloat16 one (AMP) takes float32 and casts inside its graph."""
     out = net(x.astype(dtype, copy=False) if dtype == "float16" else x)
@@ -154,7 +151,7 @@ def train_step(net, trainer, loss_fn, data, label, ctxs, dtype="float32", grad_s
     xs = gluon.utils.split_and_load(data, ctxs, even_split=False)
     ys = gluon.utils.split_and_load(label, ctxs, even_split=False)
     with autograd.record():
-        outs = [scores(net, x, dtype) for x in xs]
+        outs = [logits(net, x, dtype) for x in xs]
         losses = [loss_fn(o, y) for o, y in zip(outs, ys)]
     autograd.backward(losses)
     trainer.step(grad_scale or data.shape[0])
@@ -177,56 +174,55 @@ class EpochStats:
     gpu_memory_mib: float = None   # peak GPU memory in use; None on the CPU
 
 
-def train_one_epoch(net, trainer, loss_fn, batches, ctxs, cfg, epoch, total, check_stop, sync_every=SYNC_EVERY,
-                    grad_scale=None):
-    """One pass over `batches` (`total` of them). `check_stop(done)` runs after every batch (`done`: the
-    batches run so far) and raises to stop the run there; the host runs at most IN_FLIGHT steps ahead. `grad_scale`: see train_step.
+def train_one_epoch(net, trainer, loss_fn, batches, ctxs, epoch, total, check_stop, dtype="float32", grad_scale=None,
+                    sync_every=SYNC_EVERY, desc=None):
+    """One pass over `batches` (`total` of them; the rest of a larger shard is left, so that every worker
+    runs as many). `check_stop(done)` runs after every batch (`done`: the batches finished) and raises to
+    stop the run there; the host runs at most IN_FLIGHT steps ahead. `grad_scale`: see train_step.
 
     The running loss and error stay on the devices (float64) and are read back every `sync_every`
     batches and at the end: a read after every batch would make the host wait for each step, and on a
-    GPU leave the launch queue empty. A diverged loss is therefore caught within `sync_every` batches,
-    before the epoch's checkpoint is written."""
-    from collections import deque
-
+    GPU leave the launch queue empty. A diverged loss is therefore caught within `sync_every` batches."""
     from tqdm import tqdm
     sums = [mx.nd.zeros(2, ctx=c, dtype="float64") for c in ctxs]  # [loss sum, wrong], per device
     in_flight = deque()
-    seen, peak, synced = 0, None, 0
-    start = time.time()
-
-    def read():
-        loss_sum, wrong = sum(s.asnumpy() for s in sums)
-        if not math.isfinite(loss_sum):
-            raise TrainingDiverged(f"the loss became {loss_sum} in epoch {epoch}, batches {synced + 1}-{i + 1} (lr "
-                                   f"{trainer.learning_rate:g}): training diverged. The last good checkpoint "
-                                   f"is in {cfg.save_dir}; start again with a lower --lr or with --warmup-epochs")
-        return loss_sum, wrong
-
-    with tqdm(batches, total=total, desc=f"epoch {epoch}/{cfg.num_epochs}", unit="batch", leave=False,
-              disable=None, dynamic_ncols=True) as bar:
-        for i, batch in enumerate(bar):
-            outs, ys, losses = train_step(net, trainer, loss_fn, batch.data[0], batch.label[0], ctxs, cfg.dtype,
+    done = seen = synced = 0
+    peak, start = None, time.time()
+    with tqdm(batches, total=total, desc=desc or f"epoch {epoch}", unit="batch", leave=False, disable=None,
+              dynamic_ncols=True) as bar:
+        for batch in bar:
+            outs, ys, losses = train_step(net, trainer, loss_fn, batch.data[0], batch.label[0], ctxs, dtype,
                                           grad_scale)
             for s, o, y, l in zip(sums, outs, ys, losses):
                 wrong = (o.argmax(axis=1) != y.astype(o.dtype)).sum()
                 s += mx.nd.concat(l.sum().astype("float64"), wrong.astype("float64"), dim=0)
-            seen += batch.data[0].shape[0]
+            done, seen = done + 1, seen + batch.data[0].shape[0]
             in_flight.append(losses[0])
             if len(in_flight) > IN_FLIGHT:
                 in_flight.popleft().wait_to_read()  # a signal's handler runs when this returns
-            if i % 20 == 0:
-                used = devices.memory_used_mb(ctxs)
-                peak = max(peak or 0, max(used)) if used else peak
-            if (i + 1) % sync_every == 0:
-                loss_sum, _ = read()
-                synced = i + 1
+            if done % 20 == 1:
+                peak = devices.peak_memory_mb(ctxs, peak)
+            if done % sync_every == 0:
+                loss_sum, _ = _read_sums(sums, epoch, synced, done, trainer)
+                synced = done
                 bar.set_postfix(loss=f"{loss_sum / seen:.3f}", img_s=f"{seen / (time.time() - start):.0f}")
-            check_stop(i + 1 - len(in_flight))
-            if i + 1 == total:  # a larger shard has a batch more: every worker stops at the same count
+            check_stop(done - len(in_flight))
+            if done == total:
                 break
-    loss_sum, wrong = read()
-    check_stop(i + 1)  # a signal that came during the last batches
+    if not seen:
+        raise UserError(f"epoch {epoch} had no training batch: the iterator gave none")
+    loss_sum, wrong = _read_sums(sums, epoch, synced, done, trainer)
+    check_stop(done)  # a signal that came during the last batches
     return EpochStats(loss_sum / seen, wrong / seen, seen, time.time() - start, peak)
+
+
+def _read_sums(sums, epoch, first, last, trainer):
+    """(loss sum, wrong) over the devices; TrainingDiverged when the loss is no longer finite."""
+    loss_sum, wrong = sum(s.asnumpy() for s in sums)
+    if not math.isfinite(loss_sum):
+        raise TrainingDiverged(f"the loss became {loss_sum} in epoch {epoch}, batches {first + 1}-{last} (lr "
+                               f"{trainer.learning_rate:g}): training diverged")
+    return loss_sum, wrong
 
 
 def validate(net, batches, ctxs, dtype="float32"):
@@ -235,7 +231,7 @@ def validate(net, batches, ctxs, dtype="float32"):
     for batch in batches:
         keep = batch.data[0].shape[0] - batch.pad
         xs = gluon.utils.split_and_load(batch.data[0], ctxs, even_split=False)
-        out = np.concatenate([scores(net, x, dtype).asnumpy() for x in xs])[:keep]
+        out = np.concatenate([logits(net, x, dtype).asnumpy() for x in xs])[:keep]
         labels = batch.label[0].asnumpy()[:keep].astype(int)
         wrong1 += int(topk_wrong(out, labels, 1).sum())
         wrong5 += int(topk_wrong(out, labels, 5).sum())
@@ -264,7 +260,8 @@ def setup_logging(run, group):
 
 class StopSignals:
     """Ctrl-C / SIGTERM handlers that only record the signal; `check(where)` raises Interrupted at a
-    point where the run can stop cleanly (between batches, or between epochs), with `hint()`: how to go on.
+    point where the run can stop cleanly (between batches, or between epochs), with `hint()`: how to go on
+    (message parts).
 
     With `hard_exit_after` (dist kvstore workers), the process also ends that many seconds after the
     signal whatever it is doing: a worker blocked in a kvstore push never returns to Python, where the
@@ -305,15 +302,15 @@ class StopSignals:
 
     def check(self, where):
         if self.got:
-            raise Interrupted(f"stopped by {signal.Signals(self.got[0]).name} {where}. {self.hint()}", self.got[0])
+            raise Interrupted(self.got[0], f"stopped by {signal.Signals(self.got[0]).name} {where}. ", *self.hint())
 
 
-def go_on_hint(run, config, launch=None):
-    """What to run after a stop: the resume command (`launch`: see TrainConfig.resume_command), or,
-    before any epoch is saved, the same command."""
+def next_step(run, config, launch=""):
+    """What to run after a stop, as message parts: the resume command (`launch`: see
+    TrainConfig.resume_command), or, before any epoch is saved, the same command."""
     if run.epochs():
-        return f"Resume with: {config.resume_command(launch)}"
-    return "No epoch was complete: run the same command again"
+        return ("Resume with: ", config.resume_command(launch))
+    return ("No epoch was complete: run the same command again",)
 
 
 def _workers_checked(config, group, resuming):
@@ -359,74 +356,96 @@ def _traced(net, config, meta, ctxs):
     return net
 
 
-def fit(args):
-    """Train (or resume) a run; returns its report.Summary (None on workers other than rank 0)."""
-    job = resolve(args)
-    meta, run = job.meta, job.run
-    ctxs = devices.contexts(job.config.gpus, job.config.cpus)
-    devices.check_dtype(job.config.dtype, ctxs)
-    group = WorkerGroup(job.config.kv_store, ctxs)
-    config = _workers_checked(job.config, group, job.resume_from is not None)
+def fit(config: TrainConfig, resume=False, force=False, launch=""):
+    """Train the run `config` describes (new_config), or with `resume` go on with the one in its save_dir
+    (resumed_config); `force` starts over where a run is; `launch`: the launcher command that started this
+    worker, printed before the resume command. Returns the run's report.Summary (None on workers other
+    than rank 0)."""
+    config, meta, run, resume_from = _start(config, resume, force)
+    ctxs = devices.contexts(config.gpus, config.cpus)
+    devices.check_dtype(config.dtype, ctxs)
+    group = WorkerGroup(config.kv_store, ctxs)
+    config = _workers_checked(config, group, resume_from is not None)
     iters = iters_per_epoch(meta.counts["train"], config.batch_size, group.size)
     setup_logging(run, group)
-    if group.is_writer:
-        if job.resume_from is None:
-            run.clear()  # a new run (with --force over an old one)
-        else:
-            run.rewind_metrics(job.resume_from.epoch)
-    net, trainer, start_epoch, best = _build(config, meta, run, job.resume_from, ctxs, group, iters)
+    if group.is_writer and resume_from is None:
+        run.clear()  # a new run (with --force over an old one)
+    elif group.is_writer:
+        run.rewind_metrics(resume_from.epoch)
+    net, trainer, start_epoch, best = _build(config, meta, run, resume_from, ctxs, group, iters)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    log.info(f"{ModelSpec(meta.family, config.n).name} (n={config.n}, shortcut "
-             f"{config.shortcut}, {count_parameters(net):,} parameters) on {meta.name}: {meta.counts['train']:,} "
-             f"train / {meta.counts['val']:,} val images, {len(ctxs)} x {ctxs[0].device_type}, "
-             f"{group.describe(config.batch_size)}, lr {config.lr:g} x{config.lr_factor:g} at epochs "
-             f"{show(config.lr_step_epochs) or '-'}, wd {config.wd:g}, {config.num_epochs} epochs")
+    log.info(_describe(config, meta, net, ctxs, group))
     group.start(trainer)
-    with StopSignals(lambda: go_on_hint(run, config), group.hard_exit_after) as stop:
+    with StopSignals(lambda: next_step(run, config, launch), group.hard_exit_after) as stop:
         for epoch in range(start_epoch + 1, config.num_epochs + 1):
             # A signal that came during validation or checkpointing: epoch - 1 is complete.
             stop.check(f"after epoch {epoch - 1}, which is saved in {run.dir}")
             tic = time.time()
-            batches = train_iter(config.data_dir, meta, config.batch_size, seed=epoch_seed(config.seed, epoch),
-                                 threads=config.data_threads, num_parts=group.size, part_index=group.rank)
-            with reading(config.data_dir, "train"):
-                stats = train_one_epoch(net, trainer, loss_fn, batches, ctxs, config, epoch, iters, lambda done: stop.check(
-                    f"during epoch {epoch} (after batch {done} of {iters}); the last complete checkpoint is epoch {epoch - 1} in {run.dir}"),
-                    grad_scale=group.grad_scale(config.batch_size))
-            del batches
+            stats = _train_epoch(net, trainer, loss_fn, config, meta, run, ctxs, group, epoch, iters, stop)
             checksum = group.check_in_sync(net, ctxs[0], epoch)
             if checksum is not None:
                 log.info(f"epoch {epoch}: parameter checksum {checksum:.10g}, the same on all {group.size} workers")
-            if not group.is_writer:  # rank 0 validates and writes; the others go straight on
+            if group.is_writer:  # rank 0 validates and writes; the others go straight on
+                best = _validate_and_save(net, trainer, config, meta, run, ctxs, epoch, stats, tic, best)
+            else:
                 log.info(f"epoch {epoch:3d}/{config.num_epochs}  loss {stats.loss:.4f}  "
                          f"{stats.images / stats.seconds:.0f} img/s")
-                continue
-            top1 = top5 = None
-            if epoch % config.eval_every == 0 or epoch == config.num_epochs:
-                with reading(config.data_dir, "val"):  # a val split smaller than a batch: one batch of it
-                    batches = val_iter(config.data_dir, meta, min(config.batch_size, meta.counts["val"]),
-                                       threads=config.data_threads)
-                    top1, top5 = validate(net, batches, ctxs, config.dtype)
-            row = {"epoch": epoch, "lr": trainer.learning_rate, "train_loss": stats.loss,
-                   "train_top1_err": stats.top1_err, "val_top1_err": top1, "val_top5_err": top5,
-                   "epoch_seconds": time.time() - tic, "images_per_second": stats.images / stats.seconds,
-                   "gpu_memory_mib": stats.gpu_memory_mib,
-                   "host_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-            is_best = top1 is not None and (best is None or top1 < best.val_top1_err)
-            if is_best:
-                best = Score(epoch, top1, top5)
-            run.append_metrics(row)
-            run.save(net, trainer, RunState(epoch, trainer.optimizer.num_update, config, meta, best), is_best)
-            log.info(report.epoch_line(row, config.num_epochs))
         # A stop asked for during the last epoch's validation or checkpoint: the run is saved, not finished.
         stop.check(f"after epoch {config.num_epochs}, the last, which is saved in {run.dir} (not yet exported)")
     return finish(run, config) if group.is_writer else None
 
 
+def _describe(config, meta, net, ctxs, group):
+    return (f"{ModelSpec(meta.family, config.n).name} (n={config.n}, shortcut {config.shortcut}, "
+            f"{count_parameters(net):,} parameters) on {meta.name}: {meta.counts['train']:,} train / "
+            f"{meta.counts['val']:,} val images, {len(ctxs)} x {ctxs[0].device_type}, "
+            f"{group.describe(config.batch_size)}, lr {config.lr:g} x{config.lr_factor:g} at epochs "
+            f"{show(config.lr_step_epochs) or '-'}, wd {config.wd:g}, {config.num_epochs} epochs")
+
+
+def _train_epoch(net, trainer, loss_fn, config, meta, run, ctxs, group, epoch, iters, stop):
+    """This worker's shard of the training split, once, as train_one_epoch; a damaged record and a
+    diverged loss end the run with one line."""
+    def check_stop(done):
+        stop.check(f"during epoch {epoch} (after batch {done} of {iters}); the last complete checkpoint is "
+                   f"epoch {epoch - 1} in {run.dir}")
+    batches = train_iter(config.data_dir, meta, config.batch_size, seed=epoch_seed(config.seed, epoch),
+                         threads=config.data_threads, num_parts=group.size, part_index=group.rank)
+    try:
+        with reading(config.data_dir, "train"):
+            return train_one_epoch(net, trainer, loss_fn, batches, ctxs, epoch, iters, check_stop, config.dtype,
+                                   group.grad_scale(config.batch_size), desc=f"epoch {epoch}/{config.num_epochs}")
+    except TrainingDiverged as e:
+        raise TrainingDiverged(f"{e}. The last good checkpoint is in {run.dir}; start again with a lower --lr "
+                               f"or with --warmup-epochs") from None
+
+
+def _validate_and_save(net, trainer, config, meta, run, ctxs, epoch, stats, tic, best):
+    """The writer's end of an epoch: validation (every eval_every epochs and after the last), the metrics
+    row, the checkpoint, the log line. Returns the best Score so far."""
+    top1 = top5 = None
+    if epoch % config.eval_every == 0 or epoch == config.num_epochs:
+        with reading(config.data_dir, "val"):  # a val split smaller than a batch: one batch of it
+            batches = val_iter(config.data_dir, meta, min(config.batch_size, meta.counts["val"]),
+                               threads=config.data_threads)
+            top1, top5 = validate(net, batches, ctxs, config.dtype)
+    row = {"epoch": epoch, "lr": trainer.learning_rate, "train_loss": stats.loss,
+           "train_top1_err": stats.top1_err, "val_top1_err": top1, "val_top5_err": top5,
+           "epoch_seconds": time.time() - tic, "images_per_second": stats.images / stats.seconds,
+           "gpu_memory_mib": stats.gpu_memory_mib,
+           "host_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    is_best = top1 is not None and (best is None or top1 < best.val_top1_err)
+    best = Score(epoch, top1, top5) if is_best else best
+    run.append_metrics(row)
+    run.save(net, trainer, RunState(epoch, trainer.optimizer.num_update, config, meta, best), is_best)
+    log.info(report.epoch_line(row, config.num_epochs))
+    return best
+
+
 def finish(run, config):
     """The writer's last step: export, summary.json, val_error.png, neon's table."""
     net, exported = run.export_mxnet(config.weights)
-    summary = report.summarize(run.read_metrics(), exported, config.weights, count_parameters(net))
+    summary = report.summary_of(run.read_metrics(), exported, config.weights, count_parameters(net))
     run.write_summary(summary)
     plot_run(run)
     log.info(report.neon_table(summary))

@@ -18,9 +18,8 @@ import os
 
 import numpy as np
 
-from ..compat import mx
-from ..errors import JobError, UserError
-from ..hints import command
+from ..compat import barrier, broadcast_now, mx
+from ..errors import Command, JobError, UserError
 
 SYNC_KVSTORES = ("dist_sync", "dist_device_sync")
 DIST_ENV = ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT", "DMLC_NUM_SERVER", "DMLC_NUM_WORKER")
@@ -42,9 +41,9 @@ class WorkerGroup:
             raise UserError(f"--kv-store {kv_store} is not supported: use dist_sync (see --help)")
         missing = [v for v in DIST_ENV if v not in os.environ]
         if missing:
-            raise UserError(f"--kv-store {kv_store} needs a scheduler, servers and workers: start them with "
-                            f"`{command('tools/launch.py', '-n', 'WORKERS', '--')} {command('tools/train.py', '--kv-store', kv_store, '...')}`"
-                            f" (missing {', '.join(missing)})")
+            raise UserError(f"--kv-store {kv_store} needs a scheduler, servers and workers: start them with `",
+                            Command("tools/launch.py", "-n", "WORKERS", "--"), " ",
+                            Command("tools/train.py", "--kv-store", kv_store, "..."), f"` (missing {', '.join(missing)})")
         self.kvstore = mx.kv.create(kv_store)
         self.rank, self.size = self.kvstore.rank, self.kvstore.num_workers
 
@@ -79,15 +78,14 @@ class WorkerGroup:
         caught by the checksum). Broadcast now, and let nobody push before all hold their copy."""
         if not self.dist:
             return
-        trainer._init_kvstore()
-        trainer._init_params()
+        broadcast_now(trainer)
         mx.nd.waitall()
         self.barrier()
         self.kvstore.init(CHECKSUM_KEY, mx.nd.zeros(2 * self.size, dtype="float64"))
 
     def barrier(self):
         if self.dist:
-            self.kvstore._barrier()
+            barrier(self.kvstore)
 
     def check_in_sync(self, net, ctx, epoch):
         """Every worker applied the same updates, so all hold the same trainable parameters. Each puts

@@ -8,7 +8,7 @@ from gluon_resnet.errors import Interrupted, TrainingDiverged, UserError
 
 
 @pytest.mark.parametrize("error,code", [(UserError("no such file"), 2), (TrainingDiverged("nan"), 3),
-                                        (Interrupted("stopped", signal.SIGINT), 130)])
+                                        (Interrupted(signal.SIGINT, "stopped"), 130)])
 def test_main_guard_prints_one_line_and_exits_with_the_code(error, code, capsys):
     def command():
         raise error

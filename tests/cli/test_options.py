@@ -98,3 +98,28 @@ def test_a_bad_number_is_one_usage_line_and_leaves_nothing(argv, says, tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.splitlines()[-1].endswith(says) or says in r.stderr.splitlines()[-1], r.stderr
     assert os.listdir(tmp_path) == []
+
+
+def test_every_config_field_is_an_option_and_every_option_a_field():
+    from dataclasses import fields
+
+    from gluon_resnet.cli.train import NOT_OPTIONS
+    from gluon_resnet.train.config import TrainConfig
+    names = {f.name for f in fields(TrainConfig)}
+    options = {a.dest for a in train_parser()._actions if a.dest != "help"}
+    assert names - options == set(NOT_OPTIONS)
+    assert options - names == {"resume", "force"}
+
+
+def test_help_shows_the_defaults_of_recipes_py(monkeypatch):
+    from dataclasses import replace
+
+    from gluon_resnet.cli import options
+    from gluon_resnet.recipes import RECIPES
+    help_ = " ".join(train_parser().format_help().split())
+    assert "--lr-step-epochs LR_STEP_EPOCHS CIFAR 90,135; Mini-Places2 40,70" in help_
+    assert "--wd WD CIFAR 0.0001; Mini-Places2 0.0005" in help_ and "--mom MOM 0.9" in help_
+    monkeypatch.setattr(options, "RECIPES", {**RECIPES, "cifar": replace(RECIPES["cifar"], lr_step_epochs=(91, 136))})
+    monkeypatch.setitem(options.TRAINING, "n", 5)
+    help_ = " ".join(train_parser().format_help().split())
+    assert "CIFAR 91,136; Mini-Places2 40,70" in help_ and "ResNet-20/32/56/110 (default 5)" in help_

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from gluon_resnet.errors import UserError
-from gluon_resnet.hints import python
+from gluon_resnet.cli.hints import python, words
 from gluon_resnet.train.training import iters_per_epoch
 
 from conftest import ROOT, start_sshd
@@ -163,12 +163,9 @@ def test_a_killed_role_ends_the_job_and_resume_works(tmp_path, packed_digits, vi
     done = max(int(f[11:15]) for f in os.listdir(save) if f.startswith("checkpoint-") and f.endswith(".json"))
     state = json.load(open(save / f"checkpoint-{done:04d}.json"))  # rank 0's last checkpoint is complete
     # train.py prints the same text, generated from the same saved config.
-    from gluon_resnet.train.config import LAUNCH_ENV, TrainConfig
-    os.environ[LAUNCH_ENV] = f"{py} tools/launch.py -n 2 --env GLUON_RESNET_TEST_JOB={mark} --"
-    try:
-        assert TrainConfig.from_dict(state["config"]).resume_command() == hint
-    finally:
-        del os.environ[LAUNCH_ENV]
+    from gluon_resnet.train.config import TrainConfig
+    launch = f"{py} tools/launch.py -n 2 --env GLUON_RESNET_TEST_JOB={mark} --"
+    assert TrainConfig.from_dict(state["config"]).resume_command(launch).shown(words) == hint
     # The hint, run as printed, only a longer run asked for.
     r = subprocess.run(f"{hint} --num-epochs {done + 1}", shell=True, capture_output=True, text=True, timeout=300,
                        cwd=ROOT)

@@ -8,9 +8,9 @@ import sys
 import pytest
 
 from gluon_resnet.errors import UserError
-from gluon_resnet.train.training import fit
+from gluon_resnet.train.training import fit, new_config
 
-from conftest import ROOT, train_args
+from conftest import ROOT
 
 
 def _tool(*argv, timeout=300):
@@ -78,8 +78,8 @@ def _damage_record(data_dir, split, k):
 
 
 def test_a_record_that_does_not_decode_is_named_with_its_number(digits_copy, tmp_path):
-    from gluon_resnet.data.dataset import read_meta
-    read_meta(str(digits_copy))  # hashed once and stamped: a later flip keeps size and mtime
+    from gluon_resnet.data.integrity import open_dataset
+    open_dataset(str(digits_copy))  # hashed once and stamped: a later flip keeps size and mtime
     assert (digits_copy / ".checked.json").exists()
     _damage_record(digits_copy, "train", 37)
     line = _one_line(_train(digits_copy, tmp_path / "r"), digits_copy / "train.rec", "record 37",
@@ -88,27 +88,26 @@ def test_a_record_that_does_not_decode_is_named_with_its_number(digits_copy, tmp
     _damage_record(digits_copy, "val", 5)  # the multiscale reader of evaluate / verify / quantize too
     from gluon_resnet.train.evaluation import evaluate
     with pytest.raises(UserError, match=r"val.rec is damaged: record 5 .* does not decode"):
-        evaluate(lambda x: x[:, :, 0, 0], str(digits_copy), read_meta(str(digits_copy)))
+        evaluate(lambda x: x[:, :, 0, 0], str(digits_copy), open_dataset(str(digits_copy)))
 
 
 def test_a_folder_packed_before_checksums_still_works_with_a_note(digits_copy, caplog):
-    from gluon_resnet.data.dataset import read_meta
+    from gluon_resnet.data.integrity import open_dataset
     meta = json.loads((digits_copy / "dataset.json").read_text())
     del meta["files"]
     (digits_copy / "dataset.json").write_text(json.dumps(meta))
-    assert read_meta(str(digits_copy)).files is None
+    assert open_dataset(str(digits_copy)).files is None
     assert "packed without file checksums" in caplog.text
     os.truncate(digits_copy / "val.rec", 1000)  # even then, a cut .rec is caught before MXNet opens it
     with pytest.raises(UserError, match="val.rec is damaged: cut short at 1,000 bytes"):
-        read_meta(str(digits_copy))
+        open_dataset(str(digits_copy))
 
 
 # ---------------------------------------------------------------- checkpoints
 
 def test_a_damaged_newest_checkpoint_resumes_from_the_one_before(tmp_path, packed_cifar):
     run = tmp_path / "r"
-    common = ["--data-dir", packed_cifar, "--n", 1, "--batch-size", 20, "--lr-step-epochs", ""]
-    fit(train_args(*common, "--num-epochs", 3, "--save-dir", run))
+    fit(new_config(packed_cifar, run, n=1, batch_size=20, lr_step_epochs=[], num_epochs=3))
     params = run / "checkpoint-0003.params"
     os.truncate(params, os.path.getsize(params) // 2)
     code, out, err = _tool(TRAIN, "--save-dir", run, "--resume", "--num-epochs", 4)

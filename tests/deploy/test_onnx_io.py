@@ -26,7 +26,7 @@ def test_export_is_portable_and_described(run, sizes, classes, request):
     assert all(t.name in used for t in model.graph.initializer)  # no unused initializer
     assert [o.name for o in model.graph.output] == ["logits"]
     meta = onnx_io.read_metadata(path)
-    state = Run(save_dir).latest()
+    state = Run(save_dir).last_checkpoint()
     assert meta["classes"] == state.dataset.classes and len(meta["classes"]) == classes
     assert meta["mean_rgb"] == state.dataset.mean_rgb and meta["input_size"] == state.dataset.crop_size
     assert meta["multiscale_scales"] == list(sizes) and meta["channel_order"] == "RGB"
@@ -37,12 +37,9 @@ def test_export_is_portable_and_described(run, sizes, classes, request):
 
 def test_export_best_names_its_epoch(tmp_path, packed_digits):
     """4 epochs; --weights best gives the best epoch, labelled as selected on the validation set."""
-    from gluon_resnet.train.training import fit
-
-    from conftest import train_args
+    from gluon_resnet.train.training import fit, new_config
     save = tmp_path / "run"
-    summary = fit(train_args("--data-dir", packed_digits, "--n", 1, "--num-epochs", 4, "--lr", 0.5,
-                             "--save-dir", save))
+    summary = fit(new_config(packed_digits, save, n=1, num_epochs=4, lr=0.5))
     rows = Run(save).read_metrics()
     assert summary.epochs == 4 and summary.val_top1_err == rows[-1]["val_top1_err"]
     assert json.load(open(save / "summary.json"))["val_top1_err"] == rows[-1]["val_top1_err"]

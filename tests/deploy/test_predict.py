@@ -47,7 +47,7 @@ def images(tmp_path_factory):
 
 def test_preprocessing_matches_verify_pixel_for_pixel(model, images, cifar_run):
     clf = _module().Classifier(model)
-    meta = read_meta(Run(cifar_run).latest().data_dir)
+    meta = read_meta(Run(cifar_run).last_checkpoint().data_dir)
     mean = np.array(meta.mean_rgb, np.float32).reshape(1, 3, 1, 1)
     for path in images.values():
         ours = clf.read(path)

@@ -18,12 +18,9 @@ from gluon_resnet.train.run import Run
 def digits_run(tmp_path_factory, packed_digits):
     """ResNet-8 trained on the digits until its error is low and stable (a few %), so INT8 has something to
     lose and a run's noise (oneDNN rounds differently per CPU) moves few images."""
-    from gluon_resnet.train.training import fit
-
-    from conftest import train_args
+    from gluon_resnet.train.training import fit, new_config
     save = tmp_path_factory.mktemp("runs") / "digits"
-    fit(train_args("--data-dir", packed_digits, "--n", 1, "--num-epochs", 12, "--lr-step-epochs", "8,10",
-                   "--save-dir", save))
+    fit(new_config(packed_digits, save, n=1, num_epochs=12, lr_step_epochs=[8, 10]))
     return str(save)
 
 

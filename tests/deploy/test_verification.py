@@ -65,7 +65,7 @@ def test_verify_cli_writes_its_report(cifar_run, tmp_path):
 
 def test_no_run_found(tmp_path):
     with pytest.raises(UserError, match="no trained run under .*tools/train.py"):
-        Run.newest(str(tmp_path / "runs"))
+        Run.most_recent(str(tmp_path / "runs"))
 
 
 def test_not_an_onnx_file(cifar_run, tmp_path):

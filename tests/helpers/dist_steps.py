@@ -3,18 +3,18 @@
 Worker r takes its slice of each global batch (the same batches test_workers.py steps on in one
 process) and saves its parameters to OUT/rank<r>.params. Run by tools/launch.py."""
 import sys
-from argparse import Namespace
 
 import numpy as np
 
 from gluon_resnet.compat import mx
 from gluon_resnet.model.resnet import ModelSpec
+from gluon_resnet.recipes import RECIPES
+from gluon_resnet.train.config import TrainConfig
 from gluon_resnet.train.training import make_trainer, train_step
 from gluon_resnet.train.workers import WorkerGroup
 
 GLOBAL_BATCH, STEPS = 16, 3
-CFG = Namespace(lr=0.1, lr_factor=0.1, lr_step_epochs=[], warmup_epochs=0, warmup_lr=0.01, mom=0.9, wd=1e-3,
-                dtype="float32", kv_store="dist_sync")
+CFG = TrainConfig.for_recipe(RECIPES["cifar"], "data", "run", lr_step_epochs=[], wd=1e-3, kv_store="dist_sync")
 
 
 def batches():

@@ -11,10 +11,11 @@ import pytest
 
 from gluon_resnet.compat import mx
 from gluon_resnet.errors import UserError
-from gluon_resnet.model.precision import CPU_FLAGS, _namespaces, bf16_amp, bf16_supported, check_bf16, cpu_flags
+from gluon_resnet.compat import amp_namespaces
+from gluon_resnet.model.precision import CPU_FLAGS, bf16_amp, bf16_supported, check_bf16, cpu_flags
 from gluon_resnet.model.resnet import ModelSpec
 
-from conftest import ROOT, train_args
+from conftest import ROOT
 
 needs_bf16 = pytest.mark.skipif(not bf16_supported(), reason="this CPU has neither avx512_bf16 nor amx_bf16 "
                                                              "(/proc/cpuinfo): oneDNN has no bf16 convolution")
@@ -45,14 +46,14 @@ def test_the_command_refuses_before_writing_anything(tmp_path, packed_digits):
 def test_amp_is_scoped_to_the_graph_traced_inside(tmp_path):
     """Symbolic tracing only, so it runs on every CPU: AMP's casts inside the block, none after it, and
     every function of mx.symbol / mx.ndarray the very object it was before."""
-    before = {id(m): dict(vars(m)) for m in _namespaces()}
+    before = {id(m): dict(vars(m)) for m in amp_namespaces()}
     net = ModelSpec("cifar", 1).build(ctx=[mx.cpu()])
     net.hybridize()
     with bf16_amp():
         inside = _ops(net(mx.sym.var("data")))
         conv = mx.sym.Convolution(mx.sym.var("x"), kernel=(3, 3), num_filter=4)
     assert inside.count("amp_cast") > 10 and "amp_cast" in _ops(conv)
-    after = {id(m): dict(vars(m)) for m in _namespaces()}
+    after = {id(m): dict(vars(m)) for m in amp_namespaces()}
     assert before.keys() == after.keys()
     for key, names in before.items():
         assert names.keys() == after[key].keys() and all(after[key][n] is v for n, v in names.items())
@@ -70,7 +71,7 @@ def _steps(dtype, batches, steps, seed=0):
     gluon = mx.gluon
 
     from gluon_resnet.model.precision import trace_in_bf16
-    from gluon_resnet.train.training import scores
+    from gluon_resnet.train.training import logits
     mx.random.seed(seed)
     net = ModelSpec("cifar", 1).build(ctx=[mx.cpu()])
     net.hybridize(static_alloc=True, static_shape=True)
@@ -81,7 +82,7 @@ def _steps(dtype, batches, steps, seed=0):
     for i in range(steps):
         x, y = batches[i % len(batches)]
         with autograd.record():
-            out = scores(net, x, dtype)
+            out = logits(net, x, dtype)
             loss = loss_fn(out, y)
         loss.backward()
         trainer.step(x.shape[0])
@@ -117,16 +118,16 @@ def test_bf16_run_resumes_exactly_and_exports_a_plain_fp32_graph(tmp_path, packe
 
     from gluon_resnet.deploy import onnx_io
     from gluon_resnet.train.run import Run
-    from gluon_resnet.train.training import fit
-    common = ["--data-dir", packed_digits, "--n", 1, "--batch-size", 64, "--dtype", "bfloat16", "--seed", 3]
+    from gluon_resnet.train.training import fit, new_config, resumed_config
+    common = dict(n=1, batch_size=64, dtype="bfloat16", seed=3)
     whole, part = tmp_path / "whole", tmp_path / "part"
-    fit(train_args(*common, "--num-epochs", 3, "--save-dir", whole))
-    fit(train_args(*common, "--num-epochs", 2, "--save-dir", part))
-    fit(train_args("--save-dir", part, "--resume", "--num-epochs", 3))
+    fit(new_config(packed_digits, whole, num_epochs=3, **common))
+    fit(new_config(packed_digits, part, num_epochs=2, **common))
+    fit(resumed_config(part, num_epochs=3), resume=True)
     rows = [[json.loads(line) for line in open(d / "metrics.jsonl")] for d in (whole, part)]
     for key in ("train_loss", "train_top1_err", "val_top1_err", "lr"):
         assert [r[key] for r in rows[0]] == [r[key] for r in rows[1]], key
-    a, b = (mx.nd.load(str(Run(d).params_and_states(Run(d).latest())[0])) for d in (whole, part))
+    a, b = (mx.nd.load(str(Run(d).params_and_states(Run(d).last_checkpoint())[0])) for d in (whole, part))
     for k in a:
         assert a[k].dtype == np.float32 and np.array_equal(a[k].asnumpy(), b[k].asnumpy()), k
     assert json.load(open(whole / "checkpoint-0003.json"))["config"]["dtype"] == "bfloat16"

@@ -36,12 +36,9 @@ def test_lr_drop_lines_stand_where_the_drops_happen(tmp_path, packed_digits, mon
 
     from gluon_resnet.train.plots import plot_run
     from gluon_resnet.train.run import Run
-    from gluon_resnet.train.training import fit
-
-    from conftest import train_args
+    from gluon_resnet.train.training import fit, new_config
     save = tmp_path / "run"
-    fit(train_args("--data-dir", packed_digits, "--n", 1, "--num-epochs", 3, "--lr-step-epochs", "1.5,2",
-                   "--save-dir", save))
+    fit(new_config(packed_digits, save, n=1, num_epochs=3, lr_step_epochs=[1.5, 2]))
     lines = []
     real = matplotlib.axes.Axes.axvline
     monkeypatch.setattr(matplotlib.axes.Axes, "axvline", lambda self, x, **kw: lines.append(x) or real(self, x, **kw))

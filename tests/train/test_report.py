@@ -1,7 +1,7 @@
 """A run's report: the final epoch is the headline, the best one is labelled as selected on validation."""
 import pytest
 
-from gluon_resnet.train.report import BEST_LABEL, closing_line, epoch_line, neon_table, summarize
+from gluon_resnet.train.report import BEST_LABEL, closing_line, epoch_line, neon_table, summary_of
 from gluon_resnet.train.run import Run
 
 
@@ -13,8 +13,8 @@ def _rows():
 
 
 def test_headline_is_the_final_epoch(cifar_run):
-    state = Run(cifar_run).latest()
-    s = summarize(_rows(), state, "final", 1234)
+    state = Run(cifar_run).last_checkpoint()
+    s = summary_of(_rows(), state, "final", 1234)
     assert (s.val_top1_err, s.val_top5_err, s.epochs) == (0.3, pytest.approx(0.03), 3)
     assert (s.best_epoch, s.best_val_top1_err) == (2, 0.2)
     assert s.seconds_per_epoch == 3.0 and s.images_per_second == 200.0 and s.total_seconds == 9.0
@@ -29,7 +29,7 @@ def test_headline_is_the_final_epoch(cifar_run):
 def test_gpu_memory_is_named_as_such(cifar_run):
     rows = _rows()
     rows[1]["gpu_memory_mib"] = 860.0
-    s = summarize(rows, Run(cifar_run).latest(), "final", 1)
+    s = summary_of(rows, Run(cifar_run).last_checkpoint(), "final", 1)
     assert s.peak_gpu_memory_mib == 860.0 and "|          860 MiB |" in neon_table(s)
 
 

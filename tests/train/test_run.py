@@ -12,7 +12,7 @@ from gluon_resnet.train.run import Run, RunState, Score
 
 def test_state_round_trips_through_its_checkpoint(cifar_run):
     run = Run(cifar_run)
-    state = run.latest()
+    state = run.last_checkpoint()
     assert isinstance(state, RunState) and state.epoch == 2 == run.epochs()[-1]
     assert RunState.from_dict(json.loads(json.dumps(state.to_dict())), run.dir) == state
     assert state.model.name == "ResNet-8" and state.model.classes == 10 and state.data_dir == state.config.data_dir
@@ -22,7 +22,7 @@ def test_state_round_trips_through_its_checkpoint(cifar_run):
 
 def test_a_checkpoint_from_before_trainconfig_still_loads(cifar_run):
     """Older checkpoints kept only some options, under "args"; the others were the defaults of the time."""
-    d = Run(cifar_run).latest().to_dict()
+    d = Run(cifar_run).last_checkpoint().to_dict()
     config = d.pop("config")
     d["args"] = {k: config[k] for k in ("n", "shortcut", "lr", "wd", "mom", "lr_factor", "lr_step_epochs",
                                         "batch_size", "warmup_epochs", "warmup_lr", "dtype", "seed", "num_epochs",
@@ -57,7 +57,7 @@ def test_clear_removes_the_run_but_not_foreign_files(cifar_run, tmp_path):
     shutil.copytree(cifar_run, run.dir)
     (tmp_path / "r" / "notes.txt").write_text("mine")
     run.clear()
-    assert run.latest() is None and not os.path.exists(run.metrics) and not os.path.exists(run.summary)
+    assert run.last_checkpoint() is None and not os.path.exists(run.metrics) and not os.path.exists(run.summary)
     assert (tmp_path / "r" / "notes.txt").read_text() == "mine"
 
 
@@ -80,7 +80,7 @@ def test_newest_run_and_a_folder_with_no_run(cifar_run, miniplaces_run, tmp_path
     later = time.time() + 10
     for f in os.listdir(tmp_path / "runs" / "a"):
         os.utime(tmp_path / "runs" / "a" / f, (later, later))
-    assert Run.newest(str(tmp_path / "runs")).dir == str(tmp_path / "runs" / "a")
+    assert Run.most_recent(str(tmp_path / "runs")).dir == str(tmp_path / "runs" / "a")
     with pytest.raises(UserError, match="holds no checkpoint: train first"):
         Run(tmp_path / "empty").load_model()
     with pytest.raises(UserError, match="has no metrics.jsonl"):

@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 import time
-from argparse import Namespace
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,12 +14,14 @@ import pytest
 from gluon_resnet import get_model
 from gluon_resnet.compat import mx
 from gluon_resnet.errors import TrainingDiverged, UserError
-from gluon_resnet.hints import python
-from gluon_resnet.train.training import fit, make_scheduler, make_trainer, resolve, train_step
+from gluon_resnet.cli.hints import python, words
+from gluon_resnet.recipes import RECIPES
+from gluon_resnet.train.config import TrainConfig
+from gluon_resnet.train.training import fit, make_scheduler, make_trainer, new_config, resumed_config, train_step
 
-from conftest import ROOT, train_args
+from conftest import ROOT, train_command
 
-SCHEDULE = Namespace(lr=0.1, lr_factor=0.1, lr_step_epochs=[90, 135], warmup_epochs=0, warmup_lr=0.01)
+SCHEDULE = TrainConfig.for_recipe(RECIPES["cifar"], "data", "run")  # lr 0.1, x0.1 at epochs 90 and 135
 
 
 def first_lr_of_epoch(sched, epoch, iters):
@@ -35,14 +37,14 @@ def test_neon_cifar_schedule_at_epoch_boundaries():
 
 
 def test_warmup_is_constant_then_the_recipe():
-    cfg = Namespace(**{**vars(SCHEDULE), "warmup_epochs": 1, "lr_step_epochs": [3]})
+    cfg = replace(SCHEDULE, warmup_epochs=1, lr_step_epochs=[3])
     sched = make_scheduler(cfg, 400)
     assert [sched(u) for u in (1, 399)] == pytest.approx([0.01, 0.01])
     assert [first_lr_of_epoch(sched, e, 400) for e in (2, 3, 4)] == pytest.approx([0.1, 0.1, 0.01])
 
 
 def test_no_step_means_constant_lr():
-    sched = make_scheduler(Namespace(**{**vars(SCHEDULE), "lr_step_epochs": []}), 10)
+    sched = make_scheduler(replace(SCHEDULE, lr_step_epochs=[]), 10)
     assert sched(10 ** 6) == pytest.approx(0.1)
 
 
@@ -52,7 +54,7 @@ def _trainable(net, ctx):
 
 def test_two_cpu_contexts_equal_one_context_with_summed_half_batch_gradients():
     ctxs = [mx.cpu(0), mx.cpu(1)]
-    cfg = Namespace(**vars(SCHEDULE), mom=0.9, wd=1e-4, dtype="float32", kv_store="device")
+    cfg = SCHEDULE
     mx.random.seed(1)
     multi, single = get_model("cifar10", 1, ctx=ctxs), get_model("cifar10", 1, ctx=mx.cpu(0))
     for (_, a), (_, b) in zip(sorted(multi.collect_params().items()), sorted(single.collect_params().items())):
@@ -88,10 +90,10 @@ def _params(path):
 def test_resume_is_exact_and_restores_every_option(tmp_path, packed_cifar):
     common = ["--data-dir", packed_cifar, "--n", 1, "--batch-size", 20, "--lr-step-epochs", 1, "--seed", 5,
               "--data-threads", 1, "--eval-every", 2, "--export", "best"]  # --export: the old name of --weights
-    fit(train_args(*common, "--num-epochs", 2, "--save-dir", tmp_path / "straight"))
-    fit(train_args(*common, "--num-epochs", 1, "--save-dir", tmp_path / "resumed"))
+    train_command(*common, "--num-epochs", 2, "--save-dir", tmp_path / "straight")
+    train_command(*common, "--num-epochs", 1, "--save-dir", tmp_path / "resumed")
     # Only what the printed resume command says, plus the longer run: every other option comes back.
-    fit(train_args("--save-dir", tmp_path / "resumed", "--resume", "--num-epochs", 2))
+    train_command("--save-dir", tmp_path / "resumed", "--resume", "--num-epochs", 2)
     a = _params(tmp_path / "straight" / "checkpoint-0002.params")
     b = _params(tmp_path / "resumed" / "checkpoint-0002.params")
     for k in a:
@@ -107,8 +109,7 @@ def test_resume_is_exact_and_restores_every_option(tmp_path, packed_cifar):
 
 @pytest.mark.slow
 def test_learns_digits_and_writes_every_artifact(tmp_path, packed_digits):
-    summary = fit(train_args("--data-dir", packed_digits, "--n", 1, "--num-epochs", 8, "--lr-step-epochs", "6,7",
-                             "--cpus", 2, "--save-dir", tmp_path / "run"))
+    summary = fit(new_config(packed_digits, tmp_path / "run", n=1, num_epochs=8, lr_step_epochs=[6, 7], cpus=2))
     rows = [json.loads(line) for line in open(tmp_path / "run" / "metrics.jsonl")]
     assert rows[-1]["val_top1_err"] < 0.25  # chance is 0.9
     assert [r["lr"] for r in rows] == pytest.approx([0.1] * 6 + [0.01, 0.001])
@@ -149,15 +150,14 @@ def test_sigterm_stops_within_seconds_and_resume_works(tmp_path, packed_digits):
     done = int(m.group(1) or m.group(2))
     assert done >= 1 and sorted(int(f[11:15]) for f in os.listdir(save) if f.endswith(".json")
                                 and f.startswith("checkpoint-"))[-1] == done
-    fit(train_args("--data-dir", packed_digits, "--save-dir", save, "--resume", "--num-epochs", done + 1))
+    fit(resumed_config(save, num_epochs=done + 1), resume=True)
     rows = [json.loads(line) for line in open(save / "metrics.jsonl")]
     assert [r["epoch"] for r in rows] == list(range(1, done + 2))
 
 
 def test_diverged_loss_stops_with_a_message(tmp_path, packed_cifar):
     with pytest.raises(TrainingDiverged, match=r"loss became (nan|inf).*diverged.*lower --lr"):
-        fit(train_args("--data-dir", packed_cifar, "--n", 1, "--batch-size", 20, "--lr", 1e30,
-                       "--num-epochs", 3, "--save-dir", tmp_path / "run"))
+        fit(new_config(packed_cifar, tmp_path / "run", n=1, batch_size=20, lr=1e30, num_epochs=3))
     assert not [f for f in os.listdir(tmp_path / "run") if f.startswith("checkpoint-")]
 
 
@@ -165,7 +165,7 @@ def test_diverged_loss_stops_with_a_message(tmp_path, packed_cifar):
 
 def _fails(match, *argv):
     with pytest.raises(UserError, match=match):
-        fit(train_args(*argv))
+        train_command(*argv)
 
 
 def test_missing_data_dir(tmp_path):
@@ -188,7 +188,7 @@ def test_float16_on_cpu(tmp_path, packed_cifar):
 
 def test_resume_that_contradicts_the_checkpoint(tmp_path, packed_cifar, cifar_batches):
     run = tmp_path / "r"
-    fit(train_args("--data-dir", packed_cifar, "--n", 1, "--batch-size", 20, "--num-epochs", 1, "--save-dir", run))
+    fit(new_config(packed_cifar, run, n=1, batch_size=20, num_epochs=1))
     _fails(r"trained with --n 1, not 3", "--data-dir", packed_cifar, "--n", 3, "--save-dir", run, "--resume")
     _fails(r"trained with --lr-step-epochs 90,135, not 40", "--data-dir", packed_cifar, "--lr-step-epochs", "40",
            "--save-dir", run, "--resume", "--num-epochs", 3)
@@ -198,9 +198,11 @@ def test_resume_that_contradicts_the_checkpoint(tmp_path, packed_cifar, cifar_ba
     _fails("finished 1 epochs already", "--data-dir", packed_cifar, "--save-dir", run, "--resume")
     _fails("no complete checkpoint", "--data-dir", packed_cifar, "--save-dir", tmp_path / "empty", "--resume")
     # Options that do not change the steps may change at resume; the same values are no contradiction.
-    job = resolve(train_args("--save-dir", run, "--resume", "--num-epochs", 3, "--n", 1, "--eval-every", 5,
-                             "--weights", "best"))
-    assert (job.config.num_epochs, job.config.eval_every, job.config.weights, job.config.n) == (3, 5, "best", 1)
+    cfg = resumed_config(run, num_epochs=3, n=1, eval_every=5, weights="best")
+    assert (cfg.num_epochs, cfg.eval_every, cfg.weights, cfg.n) == (3, 5, "best", 1)
+    # The library's own check: a config changed by hand is refused by fit as the options are.
+    with pytest.raises(UserError, match="trained with --wd 0.0001, not 0.5"):
+        fit(replace(cfg, wd=0.5), resume=True)
     from gluon_resnet.data.packing import pack
     from gluon_resnet.data.sources import read_cifar10
     from gluon_resnet.data.synthetic import write_cifar_python
@@ -211,25 +213,33 @@ def test_resume_that_contradicts_the_checkpoint(tmp_path, packed_cifar, cifar_ba
            "--num-epochs", 2)
 
 
-def test_resume_command_is_shell_quoted_and_names_the_launcher(monkeypatch):
-    from gluon_resnet.train.config import LAUNCH_ENV, TrainConfig
-    cfg = TrainConfig(data_dir="d", save_dir="runs/my run", n=1, shortcut="A", batch_size=64, num_epochs=3, lr=0.1,
-                      lr_factor=0.1, lr_step_epochs=[2], wd=0, mom=0.9, warmup_epochs=0, warmup_lr=0.01, seed=0,
-                      dtype="float32", data_threads=1)
-    monkeypatch.delenv(LAUNCH_ENV, raising=False)
+def test_resume_command_is_shell_quoted_and_names_the_launcher():
+    cfg = replace(SCHEDULE, save_dir="runs/my run")
     py = python()
-    assert cfg.resume_command() == f"{py} tools/train.py --save-dir 'runs/my run' --resume"
-    monkeypatch.setenv(LAUNCH_ENV, f"{py} tools/launch.py -n 2 --")
-    assert cfg.resume_command() == f"{py} tools/launch.py -n 2 -- {py} tools/train.py --save-dir 'runs/my run' --resume"
+    assert str(cfg.resume_command()) == "tools/train.py --save-dir 'runs/my run' --resume"  # the library's words
+    assert cfg.resume_command().shown(words) == f"{py} tools/train.py --save-dir 'runs/my run' --resume"
+    launch = f"{py} tools/launch.py -n 2 --"
+    assert cfg.resume_command(launch).shown(words) == f"{launch} {py} tools/train.py --save-dir 'runs/my run' --resume"
 
 
-def test_resolve_fills_a_copy_and_leaves_the_arguments_alone(packed_cifar, tmp_path):
-    args = train_args("--data-dir", packed_cifar, "--save-dir", tmp_path / "r")
-    before = vars(args).copy()
-    job = resolve(args)
-    assert vars(args) == before
-    assert job.config.lr == 0.1 and job.config.lr_step_epochs == (90, 135) and job.config.n == 9
-    assert job.run.dir == str(tmp_path / "r") and job.resume_from is None and job.meta.name == "cifar10"
+def test_an_error_carries_its_commands_and_the_command_line_renders_them(capsys):
+    from gluon_resnet.cli import main_guard
+    from gluon_resnet.errors import Command
+    error = UserError("train first with `", Command("tools/train.py", "--save-dir", "r 1"), "`")
+    assert str(error) == "train first with `tools/train.py --save-dir 'r 1'`"
+
+    def command():
+        raise error
+    with pytest.raises(SystemExit):
+        main_guard(command)()
+    assert capsys.readouterr().err == f"error: train first with `{python()} tools/train.py --save-dir 'r 1'`\n"
+
+
+def test_a_new_config_takes_the_datasets_recipe_and_the_defaults(packed_cifar, tmp_path):
+    cfg = new_config(packed_cifar, tmp_path / "r", lr=0.2)
+    assert cfg.lr == 0.2 and cfg.warmup_lr == pytest.approx(0.02) and cfg.lr_step_epochs == (90, 135)
+    assert (cfg.n, cfg.num_epochs, cfg.save_dir, cfg.data_dir) == (9, 180, str(tmp_path / "r"), packed_cifar)
+    assert new_config(packed_cifar, n=3).save_dir == "runs/cifar10-resnet20"
 
 
 def test_only_the_writer_writes_under_save_dir(tmp_path, packed_cifar, monkeypatch, capfd):
@@ -242,8 +252,7 @@ def test_only_the_writer_writes_under_save_dir(tmp_path, packed_cifar, monkeypat
         group.rank, group.size = 1, 2  # the second shard of two, without a kvstore
         return group
     monkeypatch.setattr(training, "WorkerGroup", rank_1)
-    assert fit(train_args("--data-dir", packed_cifar, "--n", 1, "--batch-size", 20, "--num-epochs", 1,
-                          "--save-dir", tmp_path / "r")) is None
+    assert fit(new_config(packed_cifar, tmp_path / "r", n=1, batch_size=20, num_epochs=1)) is None
     assert not os.path.exists(tmp_path / "r")
     assert "[worker 1] epoch   1/1  loss" in capfd.readouterr().err
 
@@ -251,13 +260,13 @@ def test_only_the_writer_writes_under_save_dir(tmp_path, packed_cifar, monkeypat
 def test_hybridized_cpu_training_resumes_exactly_and_matches_imperative(tmp_path, packed_cifar):
     """--hybridize trains the static graph (the GPU path) on the CPU: resume is exact there too, and its
     steps are the imperative ones up to rounding."""
-    common = ["--data-dir", packed_cifar, "--n", 1, "--batch-size", 20, "--lr-step-epochs", 1, "--seed", 3]
-    fit(train_args(*common, "--num-epochs", 2, "--save-dir", tmp_path / "imperative"))
-    fit(train_args(*common, "--num-epochs", 2, "--hybridize", "--save-dir", tmp_path / "straight"))
-    fit(train_args(*common, "--num-epochs", 1, "--hybridize", "--save-dir", tmp_path / "resumed"))
+    common = dict(n=1, batch_size=20, lr_step_epochs=[1], seed=3)
+    fit(new_config(packed_cifar, tmp_path / "imperative", num_epochs=2, **common))
+    fit(new_config(packed_cifar, tmp_path / "straight", num_epochs=2, hybridize=True, **common))
+    fit(new_config(packed_cifar, tmp_path / "resumed", num_epochs=1, hybridize=True, **common))
     _fails("trained with --hybridize False, not True", "--save-dir", tmp_path / "imperative", "--resume",
            "--num-epochs", 3, "--hybridize")
-    fit(train_args("--save-dir", tmp_path / "resumed", "--resume", "--num-epochs", 2))
+    fit(resumed_config(tmp_path / "resumed", num_epochs=2), resume=True)
     a, b, c = (_params(tmp_path / d / "checkpoint-0002.params") for d in ("straight", "resumed", "imperative"))
     for k in a:
         np.testing.assert_allclose(b[k], a[k], rtol=1e-6, atol=1e-7, err_msg=k)

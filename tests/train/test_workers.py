@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -22,8 +23,7 @@ def _one_process_on_the_union():
     forward pass; their gradients add up in the parameters' buffers (grad_req add)."""
     from gluon_resnet.train.training import make_trainer
     net = dist_steps.build()
-    cfg = dict(vars(dist_steps.CFG), kv_store="device")
-    trainer = make_trainer(net, type(dist_steps.CFG)(**cfg), 10)
+    trainer = make_trainer(net, replace(dist_steps.CFG, kv_store="device"), 10)
     for p in net.collect_params().values():
         if p.grad_req != "null":
             p.grad_req = "add"

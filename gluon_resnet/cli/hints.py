@@ -2,10 +2,11 @@
 with the interpreter that runs this tool (`.venv/bin/python` after `make`, never a bare `python` that may
 lack the packages) and the script's path from here."""
 import os
-import shlex
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from ..errors import Command
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _from_here(path):
@@ -21,14 +22,17 @@ def python():
     return _from_here(sys.executable or "python3")
 
 
-def command(script, *args):
-    """`script` (tools/train.py, onnx_export/export.py, ...) run with `args`, shell-quoted. Without the
+def words(script):
+    """The words that run `script` (tools/train.py, onnx_export/export.py, ...) here. Without the
     repository's scripts (a wheel install), its console script: gluon-resnet-train, gluon-resnet-pack, ..."""
     path = os.path.join(REPO, script)
     if os.path.isfile(path):
         here = os.path.isfile(script) and os.path.realpath(script) == os.path.realpath(path)
-        words = [python(), script if here else _from_here(path)]
-    else:
-        name = os.path.splitext(os.path.basename(script))[0]
-        words = ["gluon-resnet-" + {"im2rec_pack": "pack"}.get(name, name.replace("_", "-"))]
-    return shlex.join([*words, *map(str, args)])
+        return [python(), script if here else _from_here(path)]
+    name = os.path.splitext(os.path.basename(script))[0]
+    return ["gluon-resnet-" + {"im2rec_pack": "pack"}.get(name, name.replace("_", "-"))]
+
+
+def command(script, *args, prefix=""):
+    """`script` run with `args` (after a launcher's `prefix`), shell-quoted, as typed here."""
+    return Command(script, *args, prefix=prefix).shown(words)
