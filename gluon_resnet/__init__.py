@@ -9,7 +9,9 @@ import importlib
 __version__ = "0.1.0"
 _EXPORTS = {"CifarResNet": "model.resnet", "MiniPlacesResNet": "model.resnet", "ModelSpec": "model.resnet",
             "ResidualBlock": "model.resnet", "ZeroPadShortcut": "model.resnet", "get_model": "model.resnet",
-            "count_macs": "model.summary", "count_parameters": "model.summary", "model_table": "model.summary"}
+            "count_macs": "model.summary", "count_parameters": "model.summary", "model_table": "model.summary",
+            "TrainConfig": "train.config", "fit": "train.training", "new_config": "train.training",
+            "resumed_config": "train.training"}
 __all__ = list(_EXPORTS)
 
 

@@ -90,7 +90,7 @@ def resume_hint(command, prefix):
             break
     else:
         return AGAIN
-    from ..errors import render
+    from ..errors import JobError, render
     from ..train.run import Run
     from ..train.training import next_step
     from .hints import words
@@ -100,6 +100,6 @@ def resume_hint(command, prefix):
         train_args, _ = train_parser().parse_known_args(command[i + 1:])
         run = Run(save_dir_of(train_args))
         state = run.last_checkpoint()
-    except (Exception, SystemExit):  # the workers said what was wrong with their command already
+    except (JobError, OSError, SystemExit):  # the workers said what was wrong with their command already
         return AGAIN
     return render(next_step(run, state and state.config, prefix), words)
