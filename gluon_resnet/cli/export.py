@@ -21,11 +21,11 @@ def parse_args(argv=None):
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
-    from ..deploy.onnx_io import export, read_metadata
+    from ..deploy.onnx_io import export, read_props
     from ..train.report import selection_label
     from ..train.run import Run
     out = export(args.save_dir or Run.most_recent().dir, args.out, args.weights)
-    m = read_metadata(out)
+    m = read_props(out)
     print(f"wrote {out}: {m['model']} on {m['dataset']}, epoch {m['trained_epoch']} ({selection_label(m['epoch_selection'])}), "
           f"{m['num_classes']} classes, input {m['input_size']}px (any size works), mean RGB {m['mean_rgb']}")
     return out

@@ -24,11 +24,11 @@ def parse_args(argv=None):
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
-    from ..deploy.onnx_io import read_metadata
+    from ..deploy.onnx_io import read_props
     from ..deploy.quantization import quantize
     from ..train.run import Run
     out = quantize(args.save_dir or Run.most_recent().dir, args.data_dir, args.out, args.images, args.method,
                    args.full_range)
-    used = read_metadata(out)["int8_calibration"]["images"]  # at most the training set
+    used = read_props(out)["int8_calibration"]["images"]  # at most the training set
     print(f"wrote {out} (INT8, calibrated on {used} training images, {args.method})")
     return out

@@ -20,7 +20,7 @@ PRODUCER = "gluon-resnet"
 REQUIRED = ("classes", "mean_rgb", "input_size", "channel_order", "multiscale_scales")
 
 
-def metadata_for(state, selection):
+def props_for(state, selection):
     """What a consumer needs, as strings (lists and numbers JSON-encoded)."""
     meta, spec = state.dataset, state.model
     return {
@@ -39,17 +39,18 @@ def metadata_for(state, selection):
     }
 
 
-def check_dataset(metadata, meta, onnx_path, data_dir):
+def check_dataset(props, meta, onnx_path, data_dir):
     """The model's classes and input size against a packed dataset's."""
-    if metadata["num_classes"] != meta.num_classes:
-        raise UserError(f"{onnx_path} predicts {metadata['num_classes']} classes but {data_dir} has "
+    if props["num_classes"] != meta.num_classes:
+        raise UserError(f"{onnx_path} predicts {props['num_classes']} classes but {data_dir} has "
                         f"{meta.num_classes}; pass the --data-dir the model was trained on")
-    if metadata["input_size"] != meta.crop_size:
-        raise UserError(f"{onnx_path} expects {metadata['input_size']}px inputs but {data_dir} is packed for "
+    if props["input_size"] != meta.crop_size:
+        raise UserError(f"{onnx_path} expects {props['input_size']}px inputs but {data_dir} is packed for "
                         f"{meta.crop_size}px crops; pass the --data-dir the model was trained on")
 
 
-def read_metadata(path_or_model):
+def read_props(path_or_model):
+    """The model's metadata_props ({key: value}, JSON values decoded): what props_for wrote."""
     model = load(path_or_model) if isinstance(path_or_model, str) else path_or_model
     out = {}
     for p in model.metadata_props:
@@ -60,9 +61,9 @@ def read_metadata(path_or_model):
     return out
 
 
-def load(path, require_metadata=False):
+def load(path, require_props=False):
     """The ModelProto at `path`, with a one-line error when it is missing, not ONNX, or (when
-    `require_metadata`) not made by this project."""
+    `require_props`) not made by this project."""
     import onnx
     if not os.path.isfile(path):
         raise UserError(f"{path} does not exist; export it with `", EXPORT, "`")
@@ -73,7 +74,7 @@ def load(path, require_metadata=False):
                         "`") from None
     if not model.graph.node:
         raise UserError(f"{path} is not an ONNX model (no graph); export it again with `", EXPORT, "`")
-    if require_metadata:
+    if require_props:
         keys = {p.key for p in model.metadata_props}
         missing = [k for k in REQUIRED if k not in keys]
         if missing:
@@ -114,7 +115,7 @@ def export(save_dir, out=None, which="final"):
         model = portable(convert(prefix, size), OUTPUT, state.dataset.num_classes)
     model.producer_name, model.producer_version = PRODUCER, __version__
     model.doc_string = f"neon model-zoo {state.model.name} trained in {run.dir}, epoch {state.epoch} ({which})"
-    onnx.helper.set_model_props(model, metadata_for(state, which))
+    onnx.helper.set_model_props(model, props_for(state, which))
     return save(model, out or run.onnx)
 
 

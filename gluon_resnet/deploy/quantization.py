@@ -46,15 +46,15 @@ def quantize(save_dir, data_dir=None, out=None, images=300, method="MinMax", ful
     from onnxruntime.quantization.shape_inference import quant_pre_process
     run = Run(save_dir)
     fp32 = onnx_io.ensure_export(run)
-    source = onnx_io.load(fp32, require_metadata=True)
-    metadata = onnx_io.read_metadata(source)
+    source = onnx_io.load(fp32, require_props=True)
+    props = onnx_io.read_props(source)
     state = run.last_checkpoint()
     data_dir = data_dir or (state.data_dir if state else None)
     if not data_dir or not os.path.isdir(data_dir):
         raise UserError(f"quantize needs the run's packed dataset for calibration, and {data_dir} is not there; "
                         f"pack it again, or point to a copy with --data-dir")
     meta = open_dataset(data_dir)
-    onnx_io.check_dataset(metadata, meta, fp32, data_dir)
+    onnx_io.check_dataset(props, meta, fp32, data_dir)
     images = min(images, meta.counts["train"])
     out = out or run.int8_onnx
     with tempfile.TemporaryDirectory(prefix=".quantize-", dir=run.dir) as tmp:

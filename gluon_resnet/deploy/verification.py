@@ -20,12 +20,12 @@ MAX_REL_DIFF = 1e-4
 MAX_TOP1_DELTA = 0.005   # INT8 / bf16: at most 0.5 percentage points more top-1 error than fp32
 
 
-def reference_model(run, metadata, onnx_path):
+def reference_model(run, props, onnx_path):
     """The MXNet network the ONNX file was exported from (the epoch its metadata names)."""
-    which = metadata.get("epoch_selection", "final")
+    which = props.get("epoch_selection", "final")
     net, state = run.load_model(which)
-    if str(state.epoch) != str(metadata.get("trained_epoch")):
-        raise UserError(f"{onnx_path} holds epoch {metadata.get('trained_epoch')} but the run's {which} epoch is "
+    if str(state.epoch) != str(props.get("trained_epoch")):
+        raise UserError(f"{onnx_path} holds epoch {props.get('trained_epoch')} but the run's {which} epoch is "
                         f"{state.epoch}; export it again with `", Command("onnx_export/export.py", "--save-dir", run.dir),
                         "`")
     net.hybridize()
@@ -63,17 +63,17 @@ def verify(save_dir=None, onnx_path=None, data_dir=None, runtime_names=None, max
     """verify.json's rows: MXNet, then each runtime; `ok` when every installed runtime passes."""
     run = Run(save_dir) if save_dir else Run.most_recent()
     onnx_path = onnx_io.ensure_export(run, onnx_path)
-    model = onnx_io.load(onnx_path, require_metadata=True)
-    metadata = onnx_io.read_metadata(model)
-    quantized = "int8_calibration" in metadata
-    net, state = reference_model(run, metadata, onnx_path)
+    model = onnx_io.load(onnx_path, require_props=True)
+    props = onnx_io.read_props(model)
+    quantized = "int8_calibration" in props
+    net, state = reference_model(run, props, onnx_path)
     data_dir = data_dir or state.data_dir
     meta = open_dataset(data_dir)
-    onnx_io.check_dataset(metadata, meta, onnx_path, data_dir)
+    onnx_io.check_dataset(props, meta, onnx_path, data_dir)
     kw = dict(batch_size=batch_size, max_images=max_images, progress=progress, keep_logits=True)
     ref = evaluate(mxnet_predictor(net), data_dir, meta, **kw)
     report = {"save_dir": run.dir, "onnx": onnx_path, "model": "int8" if quantized else "fp32",
-              "epoch": state.epoch, "epoch_selection": metadata.get("epoch_selection"), "data_dir": data_dir,
+              "epoch": state.epoch, "epoch_selection": props.get("epoch_selection"), "data_dir": data_dir,
               "images": ref["images"], "mxnet": _errors(ref), "runtimes": {}}
     for name in runtime_names or runtimes.parse(None, int8=quantized):
         if not runtimes.installed(name):

@@ -25,12 +25,12 @@ def test_export_is_portable_and_described(run, sizes, classes, request):
     used = {i for n in model.graph.node for i in n.input}
     assert all(t.name in used for t in model.graph.initializer)  # no unused initializer
     assert [o.name for o in model.graph.output] == ["logits"]
-    meta = onnx_io.read_metadata(path)
+    props = onnx_io.read_props(path)
     state = Run(save_dir).last_checkpoint()
-    assert meta["classes"] == state.dataset.classes and len(meta["classes"]) == classes
-    assert meta["mean_rgb"] == state.dataset.mean_rgb and meta["input_size"] == state.dataset.crop_size
-    assert meta["multiscale_scales"] == list(sizes) and meta["channel_order"] == "RGB"
-    assert meta["trained_epoch"] == state.epoch == 2 and meta["epoch_selection"] == "final"
+    assert props["classes"] == state.dataset.classes and len(props["classes"]) == classes
+    assert props["mean_rgb"] == state.dataset.mean_rgb and props["input_size"] == state.dataset.crop_size
+    assert props["multiscale_scales"] == list(sizes) and props["channel_order"] == "RGB"
+    assert props["trained_epoch"] == state.epoch == 2 and props["epoch_selection"] == "final"
     dims = model.graph.input[0].type.tensor_type.shape.dim
     assert dims[1].dim_value == 3 and [d.dim_param for d in (dims[0], dims[2], dims[3])] == ["batch", "height", "width"]
 
@@ -43,11 +43,11 @@ def test_export_best_names_its_epoch(tmp_path, packed_digits):
     rows = Run(save).read_metrics()
     assert summary.epochs == 4 and summary.val_top1_err == rows[-1]["val_top1_err"]
     assert json.load(open(save / "summary.json"))["val_top1_err"] == rows[-1]["val_top1_err"]
-    assert onnx_io.read_metadata(onnx_io.export(str(save)))["trained_epoch"] == 4
+    assert onnx_io.read_props(onnx_io.export(str(save)))["trained_epoch"] == 4
     best = min(rows, key=lambda r: r["val_top1_err"])
-    meta = onnx_io.read_metadata(onnx_io.export(str(save), str(tmp_path / "best.onnx"), which="best"))
-    assert meta["trained_epoch"] == best["epoch"] == summary.best_epoch
-    assert meta["epoch_selection"] == "best"
+    props = onnx_io.read_props(onnx_io.export(str(save), str(tmp_path / "best.onnx"), which="best"))
+    assert props["trained_epoch"] == best["epoch"] == summary.best_epoch
+    assert props["epoch_selection"] == "best"
     _, exported = Run(save).export_mxnet("best")  # what `tools/train.py --weights best` writes at the end
     assert exported.epoch == best["epoch"]
 

@@ -66,7 +66,7 @@ def test_prints_top5_per_file_and_names_the_bad_one(model, images, tmp_path):
     assert r.returncode == 1  # one file failed; the others were still predicted
     out = r.stdout.strip().splitlines()
     assert [line.split()[0] for line in out] == [images["square.png"], images["wide.jpg"]]
-    classes = onnx_io.read_metadata(model)["classes"]
+    classes = onnx_io.read_props(model)["classes"]
     for line in out:
         fields = line.split()[1:]
         assert len(fields) == 10 and all(c in classes for c in fields[::2])

@@ -35,10 +35,10 @@ def test_int8_is_static_qdq_per_channel_with_metadata(digits_run):
                           and n.input[0] in inits and inits[n.input[0]].data_type == onnx.TensorProto.INT8
                           and len(inits[n.input[0]].dims) == 4]
     assert conv_weight_scales and all(len(s.dims) == 1 and s.dims[0] > 1 for s in conv_weight_scales)  # per channel
-    meta, fp32 = onnx_io.read_metadata(path), onnx_io.read_metadata(Run(digits_run).onnx)
-    assert {k: v for k, v in meta.items() if k != "int8_calibration"} == fp32
-    calib = json.loads(meta["int8_calibration"]) if isinstance(meta["int8_calibration"], str) else \
-        meta["int8_calibration"]
+    props, fp32 = onnx_io.read_props(path), onnx_io.read_props(Run(digits_run).onnx)
+    assert {k: v for k, v in props.items() if k != "int8_calibration"} == fp32
+    calib = json.loads(props["int8_calibration"]) if isinstance(props["int8_calibration"], str) else \
+        props["int8_calibration"]
     assert calib["images"] == 200 and calib["split"] == "train" and calib["format"] == "QDQ"
     # 7-bit weights (reduce_range): every int8 weight lies in [-64, 63], so no CPU's uint8 x int8 sums saturate
     weights = [onnx.numpy_helper.to_array(t) for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8]
@@ -80,4 +80,4 @@ def test_quantize_command_as_the_readme_runs_it(digits_run, tmp_path):
                         "--images", "50", "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip() == f"wrote {out} (INT8, calibrated on 50 training images, MinMax)"
-    assert onnx_io.read_metadata(str(out))["int8_calibration"]["images"] == 50
+    assert onnx_io.read_props(str(out))["int8_calibration"]["images"] == 50

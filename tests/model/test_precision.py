@@ -138,6 +138,6 @@ def test_bf16_run_resumes_exactly_and_exports_a_plain_fp32_graph(tmp_path, packe
     types = {t.data_type for t in model.graph.initializer}  # weights FLOAT, Pad's shapes INT64; no 16-bit type
     assert onnx.TensorProto.FLOAT in types and not {onnx.TensorProto.BFLOAT16, onnx.TensorProto.FLOAT16} & types
     assert not {"Cast"} & {n.op_type for n in model.graph.node}
-    assert onnx_io.read_metadata(model)["training_dtype"] == "bfloat16"
+    assert onnx_io.read_props(model)["training_dtype"] == "bfloat16"
     summary = json.load(open(whole / "summary.json"))
     assert summary["val_top1_err"] == rows[0][-1]["val_top1_err"] < 0.9
