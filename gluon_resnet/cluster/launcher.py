@@ -306,8 +306,9 @@ class Backend:
     name = tool = None          # the --launcher name; the program that must be on PATH
     needs_hostfile = False
 
-    def __init__(self, workdir, moved=False):
+    def __init__(self, workdir, moved=False, ssh_config=None):
         self.workdir, self.moved = workdir, moved  # moved: --sync-dst-dir, so the roles cd there first
+        self.ssh_config = ssh_config               # the ssh client config (ssh_config_file) where ssh is used
 
     def check(self, hosts):
         if self.tool and not shutil.which(self.tool):
@@ -340,10 +341,6 @@ class Ssh(Backend):
     kvstore) when this client is killed. BatchMode: fail instead of asking for a password."""
     name = tool = "ssh"
     needs_hostfile = True
-
-    def __init__(self, workdir, moved=False, ssh_config=None):
-        super().__init__(workdir, moved)
-        self.ssh_config = ssh_config
 
     def task(self, job, env, command, host, ssh_port):
         remote = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
@@ -514,8 +511,7 @@ def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=N
         raise UserError(f"--launcher must be one of {', '.join(BACKENDS)}, not {launcher!r}")
     hosts = read_hostfile(hostfile) if hostfile else None
     config = ssh_config_file(ssh_config) if hosts and (launcher == "ssh" or sync_dst_dir) else None
-    options = {"ssh_config": config} if launcher == "ssh" else {}
-    backend = BACKENDS[launcher](sync_dst_dir or os.getcwd(), moved=bool(sync_dst_dir), **options)
+    backend = BACKENDS[launcher](sync_dst_dir or os.getcwd(), moved=bool(sync_dst_dir), ssh_config=config)
     try:
         backend.check(hosts)
         root = host_ip or scheduler_address(launcher, hosts)

@@ -51,8 +51,8 @@ def new_config(data_dir=None, save_dir=None, **given):
     `data_dir` (its recipe, then recipes.TRAINING); `save_dir` unset: default_save_dir."""
     data_dir = data_dir or TRAINING["data_dir"]
     meta = read_meta(data_dir)
-    return TrainConfig.for_recipe(meta.recipe, data_dir, save_dir or default_save_dir(meta, given.get("n", TRAINING["n"])),
-                                  **given)
+    save_dir = save_dir or default_save_dir(meta, given.get("n", TRAINING["n"]))
+    return TrainConfig.for_recipe(meta.recipe, data_dir, save_dir, **given)
 
 
 def resumed_config(save_dir, **given):
