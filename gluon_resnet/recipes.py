@@ -60,7 +60,7 @@ PACKING = {
 # The training options that do not come from the dataset's recipe.
 TRAINING = dict(data_dir="data/cifar10", data_threads=min(4, os.cpu_count() or 1), n=9, shortcut="A", gpus="",
                 cpus=1, kv_store="device", dtype="float32", seed=0, warmup_epochs=0.0, eval_every=1, weights="final",
-                hybridize=False)
+                hybridize=True)
 WARMUP_LR = 0.1  # an unset --warmup-lr is lr times this
 
 

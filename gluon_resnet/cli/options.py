@@ -104,10 +104,10 @@ def train_parser(description=None):
                    help="float16: multi-precision SGD (GPU only); bfloat16: mixed precision on CPUs with "
                         "AVX512-BF16 or AMX (MXNet's AMP, fp32 weights), hybridized; its speed-up depends on "
                         "the CPU (docs/performance.md)")
-    h.add_argument("--hybridize", action="store_true", default=None,
-                   help="train the static graph on the CPU too (GPUs always do). Faster on some CPUs, slower on "
-                        "others: measured 1.18-1.32x on an AVX2 AMD EPYC, 0.71x on an AVX-512 machine, where "
-                        "MXNet 1.9's hybridized BatchNorm backward falls back to slow kernels")
+    h.add_argument("--hybridize", action=argparse.BooleanOptionalAction, default=None,
+                   help=f"train the static graph (default {default('hybridize')}); --no-hybridize: imperative steps "
+                        "on the CPU (GPUs always hybridize). The static graph measured 1.3-1.4x the imperative "
+                        "step on an AVX-512 Xeon and 1.18-1.32x on an AVX2 EPYC (docs/performance.md)")
     o = p.add_argument_group("optimization (defaults: the dataset's recipe)")
     o.add_argument("--batch-size", type=positive_int,
                    help=f"per worker, over its devices (recipe: {recipe('batch_size')}). With W launch.py workers each update sees "

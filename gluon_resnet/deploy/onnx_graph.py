@@ -10,6 +10,8 @@ What the exporter writes, and what this module makes of it:
 - inference-mode BatchNorm after a Conv is folded into the Conv's weights and bias, and the head's
   Dense (a Gemm with a 0-d zero bias, which quantize_static trips on) + BatchNorm into one Gemm with
   a real bias;
+- an identity Reshape (target shape all zeros: "keep every dimension") is dropped: the model puts one
+  before its global pooling for MXNet's sake (model/resnet.py, GlobalAvgPool);
 - initializers nothing reads are dropped; IR version 8, which older runtimes read too.
 
 Why by hand: onnxslim folds Conv+BN but leaves Gemm+BN and the shortcut's shape subgraph (it cannot
@@ -176,6 +178,23 @@ def fold_batchnorms(model):
     return folded
 
 
+def drop_identity_reshapes(model):
+    """Reshape to a constant shape of zeros without allowzero copies every dimension: its consumers read
+    its input instead. Returns how many."""
+    g, dropped = Graph(model), 0
+    for node in [n for n in g.g.node if n.op_type == "Reshape"]:
+        allowzero = next((a.i for a in node.attribute if a.name == "allowzero"), 0)
+        if allowzero or node.input[1] not in g.init or any(_ints(g, node.input[1])):
+            continue
+        if node.output[0] in {o.name for o in g.g.output}:
+            continue
+        g.remove([node])
+        for n in g.consumers(node.output[0]):
+            n.input[:] = [node.input[0] if i == node.output[0] else i for i in n.input]
+        dropped += 1
+    return dropped
+
+
 def drop_unused_initializers(model):
     used = {i for n in model.graph.node for i in n.input}
     keep = [t for t in model.graph.initializer if t.name in used]
@@ -201,6 +220,7 @@ def portable(model, output, num_classes):
     strip_initializer_inputs(model)
     rewrite_zero_pad_shortcuts(model)
     fold_batchnorms(model)
+    drop_identity_reshapes(model)
     drop_unused_initializers(model)
     name_io(model, output, num_classes)
     del model.graph.value_info[:]

@@ -78,10 +78,23 @@ class ResidualBlock(nn.HybridBlock):
     def hybrid_forward(self, F, x):
         residual = self.body(x)
         identity = x if self.shortcut is None else self.shortcut(x)
-        # `+` (broadcast_add when imperative), not elemwise_add: elemwise_add keeps oneDNN's blocked memory
-        # layout, and MXNet 1.9's BatchNorm backward then falls back to slow reference kernels (CPU
-        # training step 334 vs 501 images/s here, benchmarks/profile_step.py shows where).
+        # `+`: elemwise_add in the static graph, which keeps oneDNN's blocked layout (fast there once the
+        # pooling gets the default layout, GlobalAvgPool); broadcast_add when imperative, which hands the
+        # ReLU the default layout (elemwise_add there measured 334 vs 501 images/s).
         return F.Activation(residual + identity, act_type="relu")
+
+
+class GlobalAvgPool(nn.GlobalAvgPool2D):
+    """Global average pooling of its input in MXNet's default (NCHW) memory layout.
+
+    The identity reshape first takes the input out of oneDNN's blocked layout. Pooled straight from the
+    blocked layout (the static graph's), MXNet 1.9's oneDNN 2.4 gives the pooling's gradient the layout
+    acdB16b, for which it has only reference kernels: the pooling backward and the last stage's BatchNorm
+    backward then took 19 and 133 ms of a 340 ms training step (ResNet-20, batch 128, DNNL_VERBOSE).
+    The exported ONNX graph leaves the reshape out (deploy/onnx_graph.py)."""
+
+    def hybrid_forward(self, F, x):
+        return super().hybrid_forward(F, F.reshape(x, shape=(0, 0, 0, 0)))
 
 
 class NeonResNet(nn.HybridBlock):
@@ -111,7 +124,7 @@ class NeonResNet(nn.HybridBlock):
                         stage.add(ResidualBlock(in_channels, channels, stride, shortcut))
                         in_channels = channels
                 self.features.add(stage)
-            self.features.add(nn.GlobalAvgPool2D())
+            self.features.add(GlobalAvgPool())
             self.output = nn.HybridSequential(prefix="")
             self.output.add(nn.Dense(classes, use_bias=False, in_units=in_channels), _bn(classes))
 

@@ -33,7 +33,7 @@ class TrainConfig:
     seed: int
     dtype: str                # float32, float16 (GPUs), bfloat16 (CPUs with AVX512-BF16 or AMX)
     data_threads: int         # MXNet 1.9 seeds one augmentation generator per decode thread
-    hybridize: bool = False   # the static graph on the CPU too (rounds differently from imperative)
+    hybridize: bool           # the static graph (False: imperative steps on the CPU, which round differently)
     gpus: str = ""
     cpus: int = 1
     kv_store: str = "device"

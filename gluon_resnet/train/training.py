@@ -330,11 +330,7 @@ def _build(config, meta, run, resume_from, ctxs, group, iters):
     net = spec.build(ctx=ctxs)
     if config.dtype == "float16":
         net.cast(config.dtype)
-    if ctxs[0].device_type == "gpu" or config.hybridize or config.dtype == "bfloat16":
-        # On GPUs the static graph is the fast path. On the CPU it depends on the CPU (docs/performance.md):
-        # imperative steps measured 1.40x the hybridized ones on an AVX-512 machine (MXNet's hybridized
-        # BatchNorm backward falls back to slow oneDNN reference kernels there), 0.76-0.85x on an AVX2
-        # EPYC. Export hybridizes a copy either way.
+    if _static_graph(config, ctxs):
         net.hybridize(static_alloc=True, static_shape=True)
     trainer = make_trainer(net, config, iters, group)
     if resume_from is None:
@@ -347,6 +343,13 @@ def _build(config, meta, run, resume_from, ctxs, group, iters):
         raise UserError(f"{states} cannot be loaded ({type(e).__name__}): the file is damaged") from None
     log.info(f"resuming {run.dir} after epoch {resume_from.epoch} (update {resume_from.num_update})")
     return _traced(net, config, meta, ctxs), trainer, resume_from.epoch, resume_from.best
+
+
+def _static_graph(config, ctxs):
+    """Whether the run trains the static graph: always on GPUs and in bfloat16 (AMP's casts live in the
+    graph), by default on the CPU too, where it measured 1.3-1.4x the imperative step on an AVX-512 Xeon and
+    1.18-1.32x on an AVX2 EPYC (docs/performance.md); --no-hybridize trains imperatively on the CPU."""
+    return ctxs[0].device_type == "gpu" or config.hybridize or config.dtype == "bfloat16"
 
 
 def _traced(net, config, meta, ctxs):
@@ -399,6 +402,7 @@ def _describe(config, meta, net, ctxs, group):
     return (f"{ModelSpec(meta.family, config.n).name} (n={config.n}, shortcut {config.shortcut}, "
             f"{count_parameters(net):,} parameters) on {meta.name}: {meta.counts['train']:,} train / "
             f"{meta.counts['val']:,} val images, {len(ctxs)} x {ctxs[0].device_type}, "
+            f"{'static graph' if _static_graph(config, ctxs) else 'imperative'} {config.dtype}, "
             f"{group.describe(config.batch_size)}, lr {config.lr:g} x{config.lr_factor:g} at epochs "
             f"{show(config.lr_step_epochs) or '-'}, wd {config.wd:g}, {config.num_epochs} epochs")
 

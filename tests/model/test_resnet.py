@@ -120,3 +120,55 @@ def test_get_model_rejects_bad_arguments():
         get_model("cifar10", 3, shortcut="C")
     with pytest.raises(ValueError, match="n"):
         get_model("cifar10", 0)
+
+
+_STATIC_STEP = """
+import numpy as np
+from gluon_resnet import get_model
+from gluon_resnet.compat import mx
+net = get_model("cifar10", 1)
+net.hybridize(static_alloc=True, static_shape=True)
+trainer = mx.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+x, y = mx.nd.random.normal(shape=(32, 3, 32, 32)), mx.nd.array(np.arange(32) % 10)
+for _ in range(2):
+    with mx.autograd.record():
+        loss = mx.gluon.loss.SoftmaxCrossEntropyLoss()(net(x), y)
+    loss.backward()
+    trainer.step(32)
+mx.nd.waitall()
+"""
+
+
+TRAINED_OPS = ("batch_normalization", "pooling_v2", "convolution", "eltwise")
+
+
+def test_static_graph_training_step_runs_no_onednn_reference_kernel():
+    """DNNL_VERBOSE names every oneDNN kernel a hybridized training step runs: the pooling, BatchNorm,
+    convolution and ReLU backward all find optimized ones (without GlobalAvgPool's reshape, the pooling's
+    gradient gets the layout acdB16b on AVX-512, and two of them fall to `ref:any`, 10x slower)."""
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "DNNL_VERBOSE": "1", "MXNET_EXEC_BULK_EXEC_TRAIN": "0", "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", _STATIC_STEP], env=env, capture_output=True, text=True, check=True)
+    kernels = [line.split(",")[3:6] for line in out.stdout.splitlines() if line.startswith("dnnl_verbose,exec")]
+    assert {"batch_normalization", "pooling_v2", "convolution"} <= {k[0] for k in kernels}
+    assert ["pooling_v2", "backward_data"] in [[k[0], k[2]] for k in kernels]
+    slow = sorted({",".join(k) for k in kernels if k[1].startswith("ref") and k[0] in TRAINED_OPS})
+    assert not slow, slow
+
+
+def test_the_exported_graph_leaves_the_pooling_reshape_out(tmp_path):
+    """GlobalAvgPool's identity reshape is for MXNet only: the portable ONNX graph pools the last ReLU."""
+    import onnx
+
+    from gluon_resnet.deploy.onnx_graph import portable
+    from gluon_resnet.deploy.onnx_io import convert
+    from gluon_resnet.train.run import export_hybridized
+    export_hybridized(get_model("cifar10", 1), 32, str(tmp_path / "m"))
+    raw = convert(str(tmp_path / "m"), 32)
+    assert "Reshape" in [n.op_type for n in raw.graph.node]
+    model = portable(raw, "out", 10)
+    ops = [n.op_type for n in model.graph.node]
+    assert "Reshape" not in ops and ops[-4:] == ["Relu", "GlobalAveragePool", "Flatten", "Gemm"]
+    onnx.checker.check_model(model)

@@ -258,12 +258,12 @@ def test_only_the_writer_writes_under_save_dir(tmp_path, packed_cifar, monkeypat
 
 
 def test_hybridized_cpu_training_resumes_exactly_and_matches_imperative(tmp_path, packed_cifar):
-    """--hybridize trains the static graph (the GPU path) on the CPU: resume is exact there too, and its
-    steps are the imperative ones up to rounding."""
+    """The CPU trains the static graph by default: resume is exact there too, and its steps are the
+    imperative ones (--no-hybridize) up to rounding."""
     common = dict(n=1, batch_size=20, lr_step_epochs=[1], seed=3)
-    fit(new_config(packed_cifar, tmp_path / "imperative", num_epochs=2, **common))
-    fit(new_config(packed_cifar, tmp_path / "straight", num_epochs=2, hybridize=True, **common))
-    fit(new_config(packed_cifar, tmp_path / "resumed", num_epochs=1, hybridize=True, **common))
+    fit(new_config(packed_cifar, tmp_path / "imperative", num_epochs=2, hybridize=False, **common))
+    fit(new_config(packed_cifar, tmp_path / "straight", num_epochs=2, **common))
+    fit(new_config(packed_cifar, tmp_path / "resumed", num_epochs=1, **common))
     _fails("trained with --hybridize False, not True", "--save-dir", tmp_path / "imperative", "--resume",
            "--num-epochs", 3, "--hybridize")
     fit(resumed_config(tmp_path / "resumed", num_epochs=2), resume=True)
