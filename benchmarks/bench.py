@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """The one benchmark harness. Why this instead of GluonCV's script or PyTorch: images/s of the training
-step, a whole epoch through ImageRecordIter, the input pipeline alone, the host's overhead per step, and
-inference in every runtime (MXNet, onnxruntime fp32 / INT8 / the converter's raw graph, OpenVINO f32 /
-default precision / INT8, OpenCV DNN), each with its peak memory.
+step, the epoch as tools/train.py runs it on a full-size split, the input pipeline alone, the host's
+overhead per step, and inference in every runtime (MXNet, onnxruntime fp32 / INT8 / the converter's raw
+graph, OpenVINO f32 / default precision / INT8, OpenCV DNN), each with its peak memory.
 
-    .venv/bin/python benchmarks/bench.py --quick      # under 10 minutes on 2 cores
+    .venv/bin/python benchmarks/bench.py --quick      # ResNet-20; its two epoch rows take 10 minutes a round
     .venv/bin/python benchmarks/bench.py              # ResNet-20 and -56, more rounds
 
 Every configuration runs in its own process (MXNet reads its thread settings at import), in interleaved
@@ -77,12 +77,17 @@ def _mx_step(net, batch, optimizer="sgd", read_every_batch=False, dtype="float32
     return step, lambda: total.wait_to_read()
 
 
+def _hybridized(net):
+    """`net` as fit() trains it by default: the static graph."""
+    net.hybridize(static_alloc=True, static_shape=True)
+    return net
+
+
 def _bf16_net(net):
     """`net` hybridized with AMP's bf16 casts in its graph, as `--dtype bfloat16` trains it."""
     from gluon_resnet.compat import mx
     from gluon_resnet.model.precision import trace_in_bf16
-    net.hybridize(static_alloc=True, static_shape=True)
-    trace_in_bf16(net, (1, 3, 32, 32), mx.cpu())
+    trace_in_bf16(_hybridized(net), (1, 3, 32, 32), mx.cpu())
     return net
 
 
@@ -99,9 +104,10 @@ def train_step(impl, n, batch, steps):
     else:
         from gluon_resnet import get_model
         net = get_model("cifar10", n)
-        if impl == "hybrid":
-            net.hybridize(static_alloc=True, static_shape=True)
-        step, sync = _mx_step(_bf16_net(net), batch, dtype="bfloat16") if impl == "bf16" else _mx_step(net, batch)
+        if impl == "bf16":
+            step, sync = _mx_step(_bf16_net(net), batch, dtype="bfloat16")
+        else:
+            step, sync = _mx_step(_hybridized(net) if impl == "hybrid" else net, batch)
 
     seconds = _timed(step, steps, finish=lambda: (sync(), mx.nd.waitall()))
     return {"images_per_second": batch * steps / seconds, "ms_per_step": 1000 * seconds / steps}
@@ -148,42 +154,64 @@ def _torch_step(n, batch, steps, bf16=False):
     return {"images_per_second": batch * steps / seconds, "ms_per_step": 1000 * seconds / steps}
 
 
-def epoch(data_dir, n, batch, threads, dtype="float32"):
-    """One epoch through ImageRecordIter with the project's train_one_epoch, then the step alone on the
-    same batches held in memory (float32: imperative, as fit() trains on the CPU; bfloat16: AMP, hybridized)."""
-    from gluon_resnet.compat import mx
-    gluon = mx.gluon
+def epoch(data_dir, n, batch, dtype, batches_dir):
+    """Two epochs of `fit()`, tools/train.py's library call with everything it does (the iterator's
+    threads, validation, metrics, checkpoints), on a full-size training split; epoch 2's rate as train.py
+    prints it, and over the whole epoch with validation and checkpoint. Then the step alone on epoch 2's
+    batches, in a process of its own that never opened an ImageRecordIter (step_alone)."""
+    import numpy as np
 
     from gluon_resnet.data.integrity import open_dataset
-    from gluon_resnet.data.iterators import train_iter
-    from gluon_resnet.model.resnet import ModelSpec
-    from gluon_resnet.train.config import TrainConfig
-    from gluon_resnet.train.training import make_trainer, train_one_epoch, train_step
+    from gluon_resnet.data.iterators import epoch_seed, train_iter
+    from gluon_resnet.train.run import Run
+    from gluon_resnet.train.training import fit, new_config
+    os.makedirs(batches_dir, exist_ok=True)
+    save_dir = os.path.join(batches_dir, "run")
+    config = new_config(data_dir, save_dir, n=n, batch_size=batch, dtype=dtype, num_epochs=2, lr_step_epochs=[])
+    fit(config, force=True)
+    last = Run(save_dir).read_metrics()[-1]
     meta = open_dataset(data_dir)
-    cfg = TrainConfig.for_recipe(meta.recipe, data_dir, data_dir, lr_step_epochs=[], dtype=dtype, num_epochs=1)
-    total = meta.counts["train"] // batch
+    batches = list(train_iter(data_dir, meta, batch, seed=epoch_seed(config.seed, 2), threads=config.data_threads))
+    files = [os.path.join(batches_dir, f"{k}.npy") for k in ("data", "label")]
+    try:
+        np.save(files[0], np.stack([b.data[0].asnumpy() for b in batches]))
+        np.save(files[1], np.stack([b.label[0].asnumpy() for b in batches]))
+        del batches[1:]
+        step = measure({"kind": "step_alone", "args": {"batches_dir": batches_dir, "n": n, "dtype": dtype}}, check=True)
+    finally:
+        for f in files:
+            if os.path.exists(f):
+                os.remove(f)
+    images = -(-meta.counts["train"] // batch) * batch  # the last batch wraps around to stay full
+    return {"images_per_second": last["images_per_second"], "with_validation": images / last["epoch_seconds"],
+            "step_images_per_second": step["images_per_second"]}
+
+
+def step_alone(batches_dir, n, dtype):
+    """train_step over the batches `epoch` saved, as fit() builds the network (static graph; bf16: AMP),
+    nothing else: no iterator, no metrics, no host reads."""
+    import numpy as np
+
+    from gluon_resnet.compat import mx
+    from gluon_resnet.model.resnet import ModelSpec
+    from gluon_resnet.recipes import RECIPES
+    from gluon_resnet.train.config import TrainConfig
+    from gluon_resnet.train.training import make_trainer, train_step
+    data, label = (np.load(os.path.join(batches_dir, f)) for f in ("data.npy", "label.npy"))
     ctxs = [mx.cpu()]
-    net = ModelSpec("cifar", n, classes=meta.num_classes).build(ctxs)
-    net = _bf16_net(net) if dtype == "bfloat16" else net
-    trainer, loss_fn = make_trainer(net, cfg, total), gluon.loss.SoftmaxCrossEntropyLoss()
-    train_one_epoch(net, trainer, loss_fn, train_iter(data_dir, meta, batch, seed=9, threads=threads), ctxs, 0, 3,
-                    lambda done: None, dtype)  # warm-up
-    start = time.perf_counter()
-    stats = train_one_epoch(net, trainer, loss_fn, train_iter(data_dir, meta, batch, seed=1, threads=threads), ctxs,
-                            1, total, lambda done: None, dtype)
-    epoch_seconds = time.perf_counter() - start
-    held = []
-    for i, b in enumerate(train_iter(data_dir, meta, batch, seed=1, threads=threads)):
-        if i == total:
-            break
-        held.append((b.data[0].copy(), b.label[0].copy()))
+    net = ModelSpec("cifar", n).build(ctxs)
+    net = _bf16_net(net) if dtype == "bfloat16" else _hybridized(net)
+    config = TrainConfig.for_recipe(RECIPES["cifar"], "", "", lr_step_epochs=[], dtype=dtype)
+    trainer, loss_fn = make_trainer(net, config, len(data)), mx.gluon.loss.SoftmaxCrossEntropyLoss()
+    held = [(mx.nd.array(x), mx.nd.array(y)) for x, y in zip(data, label)]
+    for x, y in held[:3]:
+        train_step(net, trainer, loss_fn, x, y, ctxs, dtype)
+    mx.nd.waitall()
     start = time.perf_counter()
     for x, y in held:
         train_step(net, trainer, loss_fn, x, y, ctxs, dtype)
     mx.nd.waitall()
-    step_seconds = time.perf_counter() - start
-    return {"images_per_second": stats.images / epoch_seconds,
-            "step_images_per_second": len(held) * batch / step_seconds}
+    return {"images_per_second": data.shape[0] * data.shape[1] / (time.perf_counter() - start)}
 
 
 def pipeline(data_dir, batch, threads, batches):
@@ -254,8 +282,8 @@ def worker(spec):
     if not spec.get("default_threads"):
         use_all_cores()
     kind, kw = spec["kind"], spec["args"]
-    result = {"train_step": train_step, "epoch": epoch, "pipeline": pipeline, "inference": inference,
-              "trained_run": trained_run}[kind](**kw)
+    result = {"train_step": train_step, "epoch": epoch, "step_alone": step_alone, "pipeline": pipeline,
+              "inference": inference, "trained_run": trained_run}[kind](**kw)
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(result))
 
@@ -290,8 +318,8 @@ def plan(args, data):
     for n in sizes:
         name = f"ResNet-{6 * n + 2}"
         for impl, label, short in (
-                ("imperative", "this project (imperative on the CPU: the training default)", "ours"),
-                ("hybrid", "this project, hybridized (the GPU default)", "ours, hybridized"),
+                ("hybrid", "this project (the static graph: the training default)", "ours"),
+                ("imperative", "this project, imperative (--no-hybridize)", "ours, imperative"),
                 ("gluoncv", GLUONCV + " every batch, MXNet's default OpenMP threads)", "GluonCV script, its threads"),
                 ("gluoncv-omp", GLUONCV + " every batch) with OMP_NUM_THREADS = all cores", "GluonCV script, all cores"),
                 ("pytorch", "PyTorch 2, same architecture, channels-last", "PyTorch 2, channels-last"),
@@ -301,20 +329,15 @@ def plan(args, data):
             spec = {"kind": "train_step", "default_threads": impl == "gluoncv",
                     "args": {"impl": impl, "n": n, "batch": b, "steps": steps}}
             rows.append(Row(f"train/{impl}/{name}", f"{name} training step: {label}", f"{name}: {short}",
-                            "training step (vs ours)", spec if ok else None, f"train/imperative/{name}"))
+                            "training step (vs ours)", spec if ok else None, f"train/hybrid/{name}"))
     n0 = sizes[0]
-    for threads in args.data_threads:
-        rows.append(Row(f"epoch/threads{threads}", f"ResNet-{6 * n0 + 2} epoch via ImageRecordIter, CIFAR PNG, "
-                        f"preprocess_threads={threads} (ratio: vs the step alone on the same batches)",
-                        f"epoch, {threads} decode thread{'s' if threads > 1 else ''}", "epoch (vs the step alone)",
-                        {"kind": "epoch", "args": {"data_dir": data["cifar"], "n": n0, "batch": b, "threads": threads}},
-                        STEP))
-    top = max(args.data_threads)
-    rows.append(Row("epoch/bf16", f"ResNet-{6 * n0 + 2} epoch via ImageRecordIter in bf16, preprocess_threads={top} "
-                    f"(ratio: vs the bf16 step alone on the same batches)", f"bf16 epoch, {top} decode threads",
-                    "epoch (vs the step alone)", {"kind": "epoch", "args": {"data_dir": data["cifar"], "n": n0, "batch": b,
-                                                                            "threads": top, "dtype": "bfloat16"}}
-                    if BF16 else None, STEP))
+    for dtype in ("float32", "bfloat16"):
+        ok = dtype == "float32" or BF16
+        rows.append(Row(f"epoch/{dtype}", f"ResNet-{6 * n0 + 2} epoch as tools/train.py runs it, "
+                        f"{args.epoch_images:,} images, {dtype} (vs the step alone on its batches)", f"train.py epoch, {dtype}", "epoch (vs the step alone)",
+                        {"kind": "epoch", "args": {"data_dir": data["full"], "n": n0, "batch": b, "dtype": dtype,
+                                                   "batches_dir": os.path.join(data["scratch"], dtype)}}
+                        if ok else None, STEP))
     for ds, label in (("cifar", "CIFAR 40x40 PNG, crop 32 + flip"),
                       ("miniplaces", "Mini-Places2 128x128 JPEG, scale jitter + crop 112 + flip")):
         for threads in (1, 2):
@@ -346,13 +369,33 @@ def plan(args, data):
     return rows
 
 
-def data_paths(cache):
-    return {k: os.path.join(cache, k) for k in ("cifar", "miniplaces", "digits", "run")}
+def data_paths(cache, epoch_images):
+    paths = {k: os.path.join(cache, k) for k in ("cifar", "miniplaces", "digits", "run", "scratch")}
+    return {**paths, "full": os.path.join(cache, f"digits-as-cifar10-{epoch_images}")}
 
 
-def prepare(data, quick, rows):
+def digits_as_cifar(train_images):
+    """The embedded digits (real handwriting, scaled to 32x32) repeated to `train_images` training and a
+    fifth as many test images, as CIFAR-10's python batches: a full-size epoch of real pictures."""
+    import numpy as np
+
+    from gluon_resnet.data.sources import read_digits
+    src = read_digits()
+
+    def repeated(items, count):
+        idx = np.arange(count) % len(items)
+        rows = np.stack([items[i].payload.transpose(2, 0, 1).reshape(-1) for i in idx])
+        return rows, [items[i].label for i in idx]
+    rows, labels = repeated(src.splits["train"], train_images)
+    per = -(-train_images // 5)
+    batches = {f"data_batch_{i + 1}": (rows[i * per:(i + 1) * per], labels[i * per:(i + 1) * per]) for i in range(5)}
+    return {**batches, "test_batch": repeated(src.splits["val"], max(1, train_images // 5))}
+
+
+def prepare(data, quick, rows, epoch_images):
     """What the chosen rows read: synthetic CIFAR-10 and Mini-Places2 archives in their official formats,
-    packed; a ResNet-20 trained on the digits and exported to ONNX and INT8 for the inference rows."""
+    packed; the digits as a full-size CIFAR-10 (digits_as_cifar); a ResNet-20 trained on the digits and
+    exported to ONNX and INT8 for the inference rows."""
     from gluon_resnet.data.packing import pack
     from gluon_resnet.data.sources import read_cifar10, read_digits, read_miniplaces
     from gluon_resnet.data.synthetic import make_cifar_arrays, write_cifar_python, write_miniplaces
@@ -367,6 +410,9 @@ def prepare(data, quick, rows):
     if data["miniplaces"] in used and not os.path.exists(os.path.join(data["miniplaces"], META_FILE)):
         root = write_miniplaces(os.path.join(cache, "miniplaces-raw"), per_class=200 if quick else 600, val=10)
         pack(read_miniplaces(root), "miniplaces", data["miniplaces"], workers=2, progress=False)
+    if data["full"] in used and not os.path.exists(os.path.join(data["full"], META_FILE)):
+        tar = write_cifar_python(os.path.join(cache, "digits-cifar-10-python.tar.gz"), digits_as_cifar(epoch_images))
+        pack(read_cifar10(tar), "cifar10", data["full"], workers=2, progress=False)
     if data["run"] in used and not os.path.exists(raw):
         pack(read_digits(), "digits", data["digits"], workers=1, force=True, progress=False)
         measure({"kind": "trained_run", "args": {"data_dir": data["digits"], "save_dir": data["run"]}}, check=True)
@@ -441,9 +487,18 @@ def report(out, meta):
             lines.append(f"  {ds}: preprocess_threads=1 gives {per_core:,.0f} images/s: neon's Titan X rate "
                          f"({NEON_TITAN_X:,.0f}/s) needs {NEON_TITAN_X / per_core:.1f} cores, a modern GPU "
                          f"(~{MODERN_GPU:,}/s) {MODERN_GPU / per_core:.0f}")
-    fp32_epochs = sorted((k for k in out if k.startswith("epoch/threads")), key=lambda k: int(k[len("epoch/threads"):]))
-    e32, e16 = out.get(fp32_epochs[-1] if fp32_epochs else "", {}), out.get("epoch/bf16", {})
-    if e32.get("status") == e16.get("status") == "ok":  # the same decode threads
+    for ours, peer in (("hybrid", "pytorch"), ("bf16", "pytorch-bf16")):
+        for name in sorted({k.rsplit("/", 1)[1] for k in out if k.startswith("train/")}):
+            a, b = out.get(f"train/{ours}/{name}", {}), out.get(f"train/{peer}/{name}", {})
+            if a.get("status") == b.get("status") == "ok":
+                lines.append(f"  {a['short']} runs {a['images_per_second'] / b['images_per_second']:.2f}x "
+                             f"{b['short']}")
+    e32, e16 = out.get("epoch/float32", {}), out.get("epoch/bfloat16", {})
+    for e in (e32, e16):
+        if e.get("status") == "ok":
+            lines.append(f"  {e['short']}: {e['with_validation']:,.0f} images/s over the whole epoch, validation and "
+                         f"checkpoint included")
+    if e32.get("status") == e16.get("status") == "ok":
         lines.append(f"  end to end, an epoch in bf16 runs {e16['images_per_second'] / e32['images_per_second']:.2f}x "
                      f"the fp32 epoch (the training default)")
     for impl in ("imperative", "hybrid"):
@@ -501,12 +556,14 @@ def versions():
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="ResNet-20 only, fewer steps: under 10 minutes")
+    p.add_argument("--quick", action="store_true", help="ResNet-20 only, fewer steps and rounds")
     p.add_argument("--rounds", type=positive_int, help="interleaved rounds (default 3, full 5)")
     p.add_argument("--only", help="comma-separated row-id prefixes, e.g. train/hybrid")
     p.add_argument("--out", default=os.path.join(HERE, "results"), help="folder for the JSON and the plot")
     p.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "gluon-resnet-bench"))
     p.add_argument("--steps", type=positive_int, help="training steps per measurement (default 8 quick, 20 full)")
+    p.add_argument("--epoch-images", type=positive_int, default=50000,
+                   help="training images of the epoch rows (default CIFAR-10's 50,000): the digits repeated")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
@@ -514,17 +571,16 @@ def main(argv=None):
     args.rounds = args.rounds or (3 if args.quick else 5)
     args.n = [3] if args.quick else [3, 9]
     args.batch_size, args.steps = 128, args.steps or (8 if args.quick else 20)
-    args.data_threads = [1, 2]
     args.pipeline_batches = 15 if args.quick else 40
     args.infer_seconds = 1.0 if args.quick else 2.0
     from gluon_resnet.threads import use_all_cores
     use_all_cores()
     started = time.time()
-    data = data_paths(args.cache)
+    data = data_paths(args.cache, args.epoch_images)
     rows = plan(args, data)
     if args.only:
         rows = [r for r in rows if any(r.id.startswith(o) for o in args.only.split(","))]
-    prepare(data, args.quick, rows)
+    prepare(data, args.quick, rows, args.epoch_images)
     results = {}
     for rnd in range(args.rounds):  # interleaved: each configuration once per round
         for row in rows:

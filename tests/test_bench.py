@@ -9,13 +9,13 @@ from conftest import ROOT
 
 def test_smallest_configuration_runs_and_reports(tmp_path):
     r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench.py"), "--quick", "--rounds", "1",
-                        "--steps", "1", "--only", "train/imperative,train/pytorch", "--out", str(tmp_path / "out"),
+                        "--steps", "1", "--only", "train/hybrid,train/pytorch", "--out", str(tmp_path / "out"),
                         "--cache", str(tmp_path / "cache")], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "ResNet-20 training step: this project" in r.stdout
     [result] = [f for f in os.listdir(tmp_path / "out") if f.endswith(".json")]
     rows = json.load(open(tmp_path / "out" / result))["rows"]
-    ours = rows["train/imperative/ResNet-20"]
+    ours = rows["train/hybrid/ResNet-20"]
     assert ours["status"] == "ok" and ours["images_per_second"] > 0 and ours["ratio"] == 1.0
     assert ours["peak_rss_mib"] > 100
     torch = rows["train/pytorch/ResNet-20"]  # an optional peer: measured, or said to be absent
@@ -26,7 +26,7 @@ def test_smallest_configuration_runs_and_reports(tmp_path):
 def test_bf16_rows_run_where_the_cpu_has_bf16_and_say_so_elsewhere(tmp_path):
     from gluon_resnet.model.precision import bf16_supported
     r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench.py"), "--quick", "--rounds", "1",
-                        "--steps", "1", "--only", "train/imperative,train/bf16", "--out", str(tmp_path / "out"),
+                        "--steps", "1", "--only", "train/hybrid,train/bf16", "--out", str(tmp_path / "out"),
                         "--cache", str(tmp_path / "cache")], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     [result] = [f for f in os.listdir(tmp_path / "out") if f.endswith(".json")]
@@ -35,3 +35,20 @@ def test_bf16_rows_run_where_the_cpu_has_bf16_and_say_so_elsewhere(tmp_path):
         assert bf16["status"] == "ok" and bf16["images_per_second"] > 0 and bf16["ratio"] > 0
     else:
         assert bf16["status"] == "no bf16 CPU"
+
+
+def test_epoch_row_is_fit_itself_against_the_step_alone_on_its_batches(tmp_path):
+    """The epoch row runs fit() (validation, metrics, checkpoints included) on the digits repeated as a
+    CIFAR-10 archive, and the step alone on that epoch's batches in a process of its own."""
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench.py"), "--quick", "--rounds", "1",
+                        "--only", "epoch/float32", "--epoch-images", "640", "--out", str(tmp_path / "out"),
+                        "--cache", str(tmp_path / "cache")], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    [result] = [f for f in os.listdir(tmp_path / "out") if f.endswith(".json")]
+    row = json.load(open(tmp_path / "out" / result))["rows"]["epoch/float32"]
+    assert row["status"] == "ok", row
+    assert row["ratio"] == row["images_per_second"] / row["step_images_per_second"] > 0
+    assert 0 < row["with_validation"] < row["images_per_second"]  # validation and the checkpoint take time
+    meta = json.load(open(tmp_path / "cache" / "digits-as-cifar10-640" / "dataset.json"))
+    assert meta["counts"] == {"train": 640, "val": 128} and meta["name"] == "cifar10"
+    assert "images/s over the whole epoch, validation and checkpoint included" in r.stdout

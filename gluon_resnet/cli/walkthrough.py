@@ -11,6 +11,7 @@ from ..deploy import onnx_io
 from ..deploy.quantization import quantize
 from ..deploy.verification import table, verify
 from ..errors import UserError
+from ..model.precision import bf16_outlook
 from ..recipes import RECIPES
 from ..train.report import BEST_LABEL
 from ..train.run import Run
@@ -65,6 +66,7 @@ def run_demo(epochs=30, n=3, data_dir="data/digits", save_dir="runs/digits-resne
         f"                    ({BEST_LABEL}: {summary.best_epoch}, {100 * summary.best_val_top1_err:.2f}%)",
         f"  onnxruntime       fp32 {fp32['images_per_second']:.0f} img/s, int8 {int8['images_per_second']:.0f} "
         f"img/s ({int8['images_per_second'] / fp32['images_per_second']:.2f}x)",
+        f"  bfloat16          {bf16_outlook()}",
         f"  made              {run.plot}   (train / validation error per epoch)",
         f"                    {onnx_path}, {int8_path}   (ONNX fp32 and INT8, dynamic batch and size)",
         f"                    {run.verify_report}, {run.summary}, {run.metrics}",

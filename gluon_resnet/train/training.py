@@ -21,7 +21,7 @@ from ..data.dataset import read_meta
 from ..data.integrity import open_dataset, reading
 from ..data.iterators import epoch_seed, train_iter, val_iter
 from ..errors import Interrupted, TrainingDiverged, UserError
-from ..model.precision import trace_in_bf16
+from ..model.precision import bf16_outlook, trace_in_bf16
 from ..model.resnet import ModelSpec
 from ..model.summary import count_parameters
 from ..recipes import TRAINING
@@ -378,6 +378,8 @@ def fit(config: TrainConfig, resume=False, force=False, launch=""):
     net, trainer, start_epoch, best = _build(config, meta, run, resume_from, ctxs, group, iters)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     log.info(_describe(config, meta, net, ctxs, group))
+    if config.dtype == "bfloat16":
+        log.info(bf16_outlook())
     group.start(trainer)
     with StopSignals(lambda: next_step(run, config, launch), group.hard_exit_after) as stop:
         for epoch in range(start_epoch + 1, config.num_epochs + 1):

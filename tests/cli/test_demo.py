@@ -33,6 +33,8 @@ def test_demo_pipeline_end_to_end(tmp_path):
     assert int8["model"] == "int8" and int8["runtimes"]["onnxruntime"]["judged_by"] == "accuracy"
     text = "\n".join(lines)
     assert "at the final epoch" in text and "selected on the validation set" in text and "int8" in text
+    from gluon_resnet.model.precision import bf16_outlook
+    assert [line for line in lines if line.startswith("  bfloat16 ")] == [f"  bfloat16          {bf16_outlook()}"]
     # A second run reuses the packed data and starts the run over: no "already exists" failure.
     again = []
     run_demo(epochs=1, n=1, data_dir=data, save_dir=runs, log=again.append)
