@@ -1,4 +1,4 @@
-"""benchmarks/bench.py's smallest configuration runs end to end, so the harness cannot rot."""
+"""benchmarks/bench.py's smallest configurations run end to end, so the harness cannot rot."""
 import json
 import os
 import subprocess
@@ -7,30 +7,31 @@ import sys
 from conftest import ROOT
 
 
-def test_smallest_configuration_runs_and_reports(tmp_path):
+def _bench(tmp_path, *args, timeout=300):
+    """bench.py --quick, one round, with `args`: (its process, the rows of the JSON it wrote)."""
     r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench.py"), "--quick", "--rounds", "1",
-                        "--steps", "1", "--only", "train/hybrid,train/pytorch", "--out", str(tmp_path / "out"),
-                        "--cache", str(tmp_path / "cache")], capture_output=True, text=True, timeout=300)
+                        *args, "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache")],
+                       capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, r.stderr
-    assert "ResNet-20 training step: this project" in r.stdout
     [result] = [f for f in os.listdir(tmp_path / "out") if f.endswith(".json")]
-    rows = json.load(open(tmp_path / "out" / result))["rows"]
+    assert os.path.exists(tmp_path / "out" / result.replace(".json", ".png"))
+    return r, json.load(open(tmp_path / "out" / result))["rows"]
+
+
+def test_smallest_configuration_runs_and_reports(tmp_path):
+    r, rows = _bench(tmp_path, "--steps", "1", "--only", "train/hybrid,train/pytorch")
+    assert "ResNet-20 training step: this project" in r.stdout
     ours = rows["train/hybrid/ResNet-20"]
     assert ours["status"] == "ok" and ours["images_per_second"] > 0 and ours["ratio"] == 1.0
     assert ours["peak_rss_mib"] > 100
     torch = rows["train/pytorch/ResNet-20"]  # an optional peer: measured, or said to be absent
     assert torch["status"] in ("ok", "not installed")
-    assert os.path.exists(tmp_path / "out" / result.replace(".json", ".png"))
 
 
 def test_bf16_rows_run_where_the_cpu_has_bf16_and_say_so_elsewhere(tmp_path):
     from gluon_resnet.model.precision import bf16_supported
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench.py"), "--quick", "--rounds", "1",
-                        "--steps", "1", "--only", "train/hybrid,train/bf16", "--out", str(tmp_path / "out"),
-                        "--cache", str(tmp_path / "cache")], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    [result] = [f for f in os.listdir(tmp_path / "out") if f.endswith(".json")]
-    bf16 = json.load(open(tmp_path / "out" / result))["rows"]["train/bf16/ResNet-20"]
+    _, rows = _bench(tmp_path, "--steps", "1", "--only", "train/hybrid,train/bf16")
+    bf16 = rows["train/bf16/ResNet-20"]
     if bf16_supported():
         assert bf16["status"] == "ok" and bf16["images_per_second"] > 0 and bf16["ratio"] > 0
     else:
@@ -40,12 +41,8 @@ def test_bf16_rows_run_where_the_cpu_has_bf16_and_say_so_elsewhere(tmp_path):
 def test_epoch_row_is_fit_itself_against_the_step_alone_on_its_batches(tmp_path):
     """The epoch row runs fit() (validation, metrics, checkpoints included) on the digits repeated as a
     CIFAR-10 archive, and the step alone on that epoch's batches in a process of its own."""
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench.py"), "--quick", "--rounds", "1",
-                        "--only", "epoch/float32", "--epoch-images", "640", "--out", str(tmp_path / "out"),
-                        "--cache", str(tmp_path / "cache")], capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr
-    [result] = [f for f in os.listdir(tmp_path / "out") if f.endswith(".json")]
-    row = json.load(open(tmp_path / "out" / result))["rows"]["epoch/float32"]
+    r, rows = _bench(tmp_path, "--only", "epoch/float32", "--epoch-images", "640", timeout=600)
+    row = rows["epoch/float32"]
     assert row["status"] == "ok", row
     assert row["ratio"] == row["images_per_second"] / row["step_images_per_second"] > 0
     assert 0 < row["with_validation"] < row["images_per_second"]  # validation and the checkpoint take time
