@@ -164,7 +164,7 @@ def epoch(data_dir, n, batch, dtype, batches_dir):
     from gluon_resnet.data.integrity import open_dataset
     from gluon_resnet.data.iterators import epoch_seed, train_iter
     from gluon_resnet.train.run import Run
-    from gluon_resnet.train.training import fit, new_config
+    from gluon_resnet.train.training import fit, iters_per_epoch, new_config
     os.makedirs(batches_dir, exist_ok=True)
     save_dir = os.path.join(batches_dir, "run")
     config = new_config(data_dir, save_dir, n=n, batch_size=batch, dtype=dtype, num_epochs=2, lr_step_epochs=[])
@@ -176,13 +176,13 @@ def epoch(data_dir, n, batch, dtype, batches_dir):
     try:
         np.save(files[0], np.stack([b.data[0].asnumpy() for b in batches]))
         np.save(files[1], np.stack([b.label[0].asnumpy() for b in batches]))
-        del batches[1:]
+        batches.clear()  # the step alone's process holds its own copy
         step = measure({"kind": "step_alone", "args": {"batches_dir": batches_dir, "n": n, "dtype": dtype}}, check=True)
     finally:
         for f in files:
             if os.path.exists(f):
                 os.remove(f)
-    images = -(-meta.counts["train"] // batch) * batch  # the last batch wraps around to stay full
+    images = iters_per_epoch(meta.counts["train"], batch) * batch
     return {"images_per_second": last["images_per_second"], "with_validation": images / last["epoch_seconds"],
             "step_images_per_second": step["images_per_second"]}
 
@@ -334,7 +334,8 @@ def plan(args, data):
     for dtype in ("float32", "bfloat16"):
         ok = dtype == "float32" or BF16
         rows.append(Row(f"epoch/{dtype}", f"ResNet-{6 * n0 + 2} epoch as tools/train.py runs it, "
-                        f"{args.epoch_images:,} images, {dtype} (vs the step alone on its batches)", f"train.py epoch, {dtype}", "epoch (vs the step alone)",
+                        f"{args.epoch_images:,} images, {dtype} (vs the step alone on its batches)",
+                        f"train.py epoch, {dtype}", "epoch (vs the step alone)",
                         {"kind": "epoch", "args": {"data_dir": data["full"], "n": n0, "batch": b, "dtype": dtype,
                                                    "batches_dir": os.path.join(data["scratch"], dtype)}}
                         if ok else None, STEP))
@@ -487,8 +488,9 @@ def report(out, meta):
             lines.append(f"  {ds}: preprocess_threads=1 gives {per_core:,.0f} images/s: neon's Titan X rate "
                          f"({NEON_TITAN_X:,.0f}/s) needs {NEON_TITAN_X / per_core:.1f} cores, a modern GPU "
                          f"(~{MODERN_GPU:,}/s) {MODERN_GPU / per_core:.0f}")
+    depths = sorted({k.rsplit("/", 1)[1] for k in out if k.startswith("train/")})
     for ours, peer in (("hybrid", "pytorch"), ("bf16", "pytorch-bf16")):
-        for name in sorted({k.rsplit("/", 1)[1] for k in out if k.startswith("train/")}):
+        for name in depths:
             a, b = out.get(f"train/{ours}/{name}", {}), out.get(f"train/{peer}/{name}", {})
             if a.get("status") == b.get("status") == "ok":
                 lines.append(f"  {a['short']} runs {a['images_per_second'] / b['images_per_second']:.2f}x "

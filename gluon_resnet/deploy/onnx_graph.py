@@ -189,8 +189,7 @@ def drop_identity_reshapes(model):
         if node.output[0] in {o.name for o in g.g.output}:
             continue
         g.remove([node])
-        for n in g.consumers(node.output[0]):
-            n.input[:] = [node.input[0] if i == node.output[0] else i for i in n.input]
+        g.rename_tensor(node.output[0], node.input[0])
         dropped += 1
     return dropped
 

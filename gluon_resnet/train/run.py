@@ -85,8 +85,8 @@ class RunState:
     def from_dict(cls, d, save_dir):
         # Checkpoints written before TrainConfig kept some options under "args"; the rest were defaults.
         # Those written before --hybridize trained imperatively on the CPU.
-        missing = {k: v for k, v in TRAINING.items() if k != "data_dir"}
-        config = TrainConfig.from_dict(d.get("config") or d["args"], save_dir=save_dir, **{**missing, "hybridize": False})
+        missing = {**{k: v for k, v in TRAINING.items() if k != "data_dir"}, "hybridize": False}
+        config = TrainConfig.from_dict(d.get("config") or d["args"], save_dir=save_dir, **missing)
         return cls(d["epoch"], d["num_update"], config, DatasetMeta.from_dict(d["dataset"]),
                    Score(**d["best"]) if d.get("best") else None)
 

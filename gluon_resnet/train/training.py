@@ -347,8 +347,7 @@ def _build(config, meta, run, resume_from, ctxs, group, iters):
 
 def _static_graph(config, ctxs):
     """Whether the run trains the static graph: always on GPUs and in bfloat16 (AMP's casts live in the
-    graph), by default on the CPU too, where it measured 1.3-1.4x the imperative step on an AVX-512 Xeon and
-    1.18-1.32x on an AVX2 EPYC (docs/performance.md); --no-hybridize trains imperatively on the CPU."""
+    graph); on the CPU unless --no-hybridize (the faster mode there, docs/performance.md)."""
     return ctxs[0].device_type == "gpu" or config.hybridize or config.dtype == "bfloat16"
 
 
