@@ -194,6 +194,10 @@ def _netns_cleanup(names, bridge):
                 except ProcessLookupError:
                     pass
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    for k in range(1, len(names) + 1):
+        # A namespace that outlived its name (a process still inside when it was deleted, or a run killed
+        # mid-way) keeps its veth pair; deleting this end removes both.
+        subprocess.run(["ip", "link", "del", f"grtv{k}"], capture_output=True)
     subprocess.run(["ip", "link", "del", bridge], capture_output=True)
     with open("/etc/hosts") as f:
         kept = [line for line in f if HOSTS_MARK not in line]
@@ -209,7 +213,10 @@ class NetnsHosts:
         self.names = ["grt-node1", "grt-node2"]
         self.bridge, self.dir, self.sshd = "grtbr0", d, {}
         _netns_cleanup(self.names, self.bridge)  # what a killed earlier run left
-        run = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
+        def run(*command):
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode:
+                raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.strip()}")
         run("ip", "link", "add", self.bridge, "type", "bridge")
         run("ip", "addr", "add", f"{NETNS_SUBNET}.1/24", "dev", self.bridge)
         run("ip", "link", "set", self.bridge, "up")
