@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from gluon_resnet.cli.options import positive_int
 from gluon_resnet.data.dataset import META_FILE
 from gluon_resnet.model.precision import bf16_supported
+from gluon_resnet.threads import OPENMP_ENV
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NEON_TITAN_X = 50000 / 11  # neon's ResNet-20: 11 s per 50,000-image epoch on a GTX Titan X
@@ -183,8 +184,9 @@ def epoch(data_dir, n, batch, dtype, batches_dir):
             if os.path.exists(f):
                 os.remove(f)
     images = iters_per_epoch(meta.counts["train"], batch) * batch
+    from gluon_resnet.compat import OPENMP
     return {"images_per_second": last["images_per_second"], "with_validation": images / last["epoch_seconds"],
-            "step_images_per_second": step["images_per_second"]}
+            "step_images_per_second": step["images_per_second"], "openmp": OPENMP}
 
 
 def step_alone(batches_dir, n, dtype):
@@ -309,6 +311,7 @@ class Row:
 
 
 STEP = "the step alone"
+GNU_OPENMP = {OPENMP_ENV: "gnu"}  # MXNet on libgomp, as stock MXNet runs (see gluon_resnet/compat.py)
 
 
 def plan(args, data):
@@ -328,16 +331,20 @@ def plan(args, data):
             ok = (not impl.startswith("pytorch") or _installed("torch")) and ("bf16" not in impl or BF16)
             spec = {"kind": "train_step", "default_threads": impl == "gluoncv",
                     "args": {"impl": impl, "n": n, "batch": b, "steps": steps}}
+            if impl.startswith("gluoncv"):  # as its users run it: stock MXNet, on libgomp
+                spec["env"] = GNU_OPENMP
             rows.append(Row(f"train/{impl}/{name}", f"{name} training step: {label}", f"{name}: {short}",
                             "training step (vs ours)", spec if ok else None, f"train/hybrid/{name}"))
     n0 = sizes[0]
-    for dtype in ("float32", "bfloat16"):
+    for dtype, env in (("float32", {}), ("bfloat16", {}), ("float32", GNU_OPENMP)):
         ok = dtype == "float32" or BF16
-        rows.append(Row(f"epoch/{dtype}", f"ResNet-{6 * n0 + 2} epoch as tools/train.py runs it, "
-                        f"{args.epoch_images:,} images, {dtype} (vs the step alone on its batches)",
-                        f"train.py epoch, {dtype}", "epoch (vs the step alone)",
-                        {"kind": "epoch", "args": {"data_dir": data["full"], "n": n0, "batch": b, "dtype": dtype,
-                                                   "batches_dir": os.path.join(data["scratch"], dtype)}}
+        key, runtime = (dtype + "/gnu", ", on GNU OpenMP") if env else (dtype, "")
+        rows.append(Row(f"epoch/{key}", f"ResNet-{6 * n0 + 2} epoch as tools/train.py runs it, "
+                        f"{args.epoch_images:,} images, {dtype}{runtime} (vs the step alone on its batches)",
+                        f"train.py epoch, {dtype}{runtime}", "epoch (vs the step alone)",
+                        {"kind": "epoch", "env": env,
+                         "args": {"data_dir": data["full"], "n": n0, "batch": b, "dtype": dtype,
+                                  "batches_dir": os.path.join(data["scratch"], key.replace("/", "-"))}}
                         if ok else None, STEP))
     for ds, label in (("cifar", "CIFAR 40x40 PNG, crop 32 + flip"),
                       ("miniplaces", "Mini-Places2 128x128 JPEG, scale jitter + crop 112 + flip")):
@@ -423,7 +430,7 @@ def prepare(data, quick, rows, epoch_images):
 def measure(spec, check=False):
     """Run `spec` in a worker process of its own; its result, or {"error": its last line} (raised with
     `check`)."""
-    env = dict(os.environ)
+    env = {**os.environ, **spec.get("env", {})}
     if spec.get("default_threads"):  # as a script that sets nothing runs: MXNet picks its own thread count
         for var in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS"):
             env.pop(var, None)
@@ -450,7 +457,8 @@ def medians(rows, results):
             out[row.id] = {**entry, "status": "failed", "error": (results.get(row.id) or [{}])[0].get("error")}
         else:
             keys = [k for k in runs[0] if isinstance(runs[0][k], (int, float))]
-            out[row.id] = {**entry, "status": "ok", "rounds": len(runs),
+            said = {k: v for k, v in runs[0].items() if isinstance(v, str)}  # e.g. the OpenMP runtime
+            out[row.id] = {**entry, **said, "status": "ok", "rounds": len(runs),
                            **{k: statistics.median(r[k] for r in runs) for k in keys}}
     for row in rows:
         entry = out[row.id]
@@ -500,6 +508,10 @@ def report(out, meta):
         if e.get("status") == "ok":
             lines.append(f"  {e['short']}: {e['with_validation']:,.0f} images/s over the whole epoch, validation and "
                          f"checkpoint included")
+    gnu = out.get("epoch/float32/gnu", {})
+    if e32.get("status") == gnu.get("status") == "ok":
+        lines.append(f"  the fp32 epoch on Intel OpenMP (the default) runs "
+                     f"{e32['images_per_second'] / gnu['images_per_second']:.2f}x the same epoch on GNU OpenMP")
     if e32.get("status") == e16.get("status") == "ok":
         lines.append(f"  end to end, an epoch in bf16 runs {e16['images_per_second'] / e32['images_per_second']:.2f}x "
                      f"the fp32 epoch (the training default)")

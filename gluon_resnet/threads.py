@@ -9,6 +9,12 @@ import sys
 import warnings
 
 
+# Which OpenMP runtime MXNet runs on (gluon_resnet/compat.py loads it): intel, the default where the
+# intel-openmp wheel is installed, or gnu (libgomp, as stock MXNet). Read once, when compat is imported.
+OPENMP_ENV = "GLUON_RESNET_OPENMP"
+OPENMP_RUNTIMES = {"intel": "Intel OpenMP", "gnu": "GNU OpenMP"}
+
+
 def cores():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 

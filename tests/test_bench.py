@@ -6,6 +6,8 @@ import sys
 
 from conftest import ROOT
 
+from gluon_resnet import compat
+
 
 def _bench(tmp_path, *args, timeout=300):
     """bench.py --quick, one round, with `args`: (its process, the rows of the JSON it wrote)."""
@@ -49,3 +51,9 @@ def test_epoch_row_is_fit_itself_against_the_step_alone_on_its_batches(tmp_path)
     meta = json.load(open(tmp_path / "cache" / "digits-as-cifar10-640" / "dataset.json"))
     assert meta["counts"] == {"train": 640, "val": 128} and meta["name"] == "cifar10"
     assert "images/s over the whole epoch, validation and checkpoint included" in r.stdout
+    # The same epoch on libgomp (GLUON_RESNET_OPENMP=gnu): the default's runtime, measured against stock MXNet's.
+    gnu = rows["epoch/float32/gnu"]
+    assert gnu["status"] == "ok" and gnu["openmp"] == "GNU OpenMP", gnu
+    if compat.intel_openmp_library():
+        assert row["openmp"] == "Intel OpenMP"
+        assert "the fp32 epoch on Intel OpenMP (the default) runs" in r.stdout

@@ -12,6 +12,7 @@ import math
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from gluon_resnet import compat
+from gluon_resnet import compat, threads
 
 # numpy releases beside the installed one whose missing names are checked too, where this Python has wheels:
 # 1.26 lacks only np.bool (Python 3.12's numpy), 2.0 the 2.0 removals but not in1d / trapz.
@@ -210,6 +211,55 @@ def test_a_missing_system_library_is_one_line_naming_its_package(monkeypatch):
     monkeypatch.setattr(compat.importlib, "import_module", fail)
     with pytest.raises(SetupError, match=r"needs libquadmath\.so\.0, .* apt-get install libquadmath0\)$"):
         compat._import_mxnet()
+
+
+# ---------------------------------------------------------------- the OpenMP runtime
+def _omp_bindings(tmp_path, runtime, before=""):
+    """(the runtime compat names, {the OpenMP symbols libmxnet.so uses: the library that answers them}) in a
+    fresh process with GLUON_RESNET_OPENMP=`runtime` that runs `before` first, as the dynamic linker reports
+    its bindings."""
+    out = tmp_path / f"{runtime}-{len(before)}"
+    env = {**os.environ, threads.OPENMP_ENV: runtime, "LD_BIND_NOW": "1", "LD_DEBUG": "bindings",
+           "LD_DEBUG_OUTPUT": str(out)}
+    code = (f"{before}\nfrom gluon_resnet import compat; print(compat.OPENMP)\n"
+            "files = {line.split()[-1] for line in open('/proc/self/maps') if line.endswith('/libiomp5.so\\n')}\n"
+            "assert len(files) <= 1, files")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    found = {}
+    for log in tmp_path.glob(f"{out.name}.*"):
+        for m in re.finditer(r"binding file \S*/libmxnet\.so \[0\] to (\S+) \[0\]: normal symbol `((?:GOMP|omp)_\w+)'",
+                             log.read_text()):
+            found[m.group(2)] = m.group(1)
+    return r.stdout.strip(), found
+
+
+def test_mxnet_runs_on_intel_openmp_unless_told_gnu(tmp_path):
+    """libmxnet.so's OpenMP calls (GOMP_parallel_start, omp_get_max_threads, ...) go to libiomp5.so by default
+    and to libgomp with GLUON_RESNET_OPENMP=gnu."""
+    if compat.intel_openmp_library() is None:
+        pytest.skip("intel-openmp is not installed (it has wheels for x86_64 only)")
+    name, intel = _omp_bindings(tmp_path, "intel")
+    assert name == "Intel OpenMP" and "GOMP_parallel_start" in intel, intel
+    assert {os.path.realpath(p) for p in intel.values()} == {compat.intel_openmp_library()}, intel
+    name, gnu = _omp_bindings(tmp_path, "gnu")
+    assert name == "GNU OpenMP" and gnu.keys() == intel.keys(), gnu
+    assert {os.path.basename(p) for p in gnu.values()} == {"libgomp.so.1"}, gnu
+    # A copy another library loaded first, privately and from elsewhere (as an MKL numpy does), is the one
+    # MXNet gets: a second copy would end the process.
+    other = tmp_path / "other" / "libiomp5.so"
+    other.parent.mkdir()
+    shutil.copy(compat.intel_openmp_library(), other)
+    name, shared = _omp_bindings(tmp_path, "intel", f"import ctypes; ctypes.CDLL({str(other)!r})")
+    assert name == "Intel OpenMP" and shared == dict.fromkeys(intel, str(other)), shared
+
+
+def test_an_unknown_openmp_runtime_is_one_line():
+    r = subprocess.run([sys.executable, "-c", "import gluon_resnet.compat"], capture_output=True, text=True,
+                       env={**os.environ, threads.OPENMP_ENV: "llvm"})
+    assert r.returncode != 0
+    assert r.stderr.strip().splitlines()[-1].endswith(
+        "GLUON_RESNET_OPENMP='llvm': use one of intel, gnu (or leave it unset: intel)"), r.stderr
 
 
 # ---------------------------------------------------------------- MXNet's private parts

@@ -37,7 +37,8 @@ from ..errors import JobError, UserError
 
 POLL_SECONDS = 0.5
 STOP_GRACE = 10     # SIGTERM, then this many seconds, then SIGKILL
-PASSED_ENV = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "LD_LIBRARY_PATH", "DMLC_INTERFACE", "PYTHONPATH")
+PASSED_ENV = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", threads.OPENMP_ENV, "LD_LIBRARY_PATH", "DMLC_INTERFACE",
+              "PYTHONPATH")
 MARKER = "GLUON_RESNET_JOB"  # set on every role: what is left of a job on this host can be found
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from ..compat import mx
+from ..compat import OPENMP, mx
 from ..data.dataset import read_meta
 from ..data.integrity import open_dataset, reading
 from ..data.iterators import epoch_seed, train_iter, val_iter
@@ -402,7 +402,8 @@ def fit(config: TrainConfig, resume=False, force=False, launch=""):
 def _describe(config, meta, net, ctxs, group):
     return (f"{ModelSpec(meta.family, config.n).name} (n={config.n}, shortcut {config.shortcut}, "
             f"{count_parameters(net):,} parameters) on {meta.name}: {meta.counts['train']:,} train / "
-            f"{meta.counts['val']:,} val images, {len(ctxs)} x {ctxs[0].device_type}, "
+            f"{meta.counts['val']:,} val images, {len(ctxs)} x {ctxs[0].device_type}"
+            f"{f' ({OPENMP})' if ctxs[0].device_type == 'cpu' else ''}, "
             f"{'static graph' if _static_graph(config, ctxs) else 'imperative'} {config.dtype}, "
             f"{group.describe(config.batch_size)}, lr {config.lr:g} x{config.lr_factor:g} at epochs "
             f"{show(config.lr_step_epochs) or '-'}, wd {config.wd:g}, {config.num_epochs} epochs")

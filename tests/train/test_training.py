@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from gluon_resnet import get_model
+from gluon_resnet import compat, get_model, threads
 from gluon_resnet.compat import mx
 from gluon_resnet.errors import TrainingDiverged, UserError
 from gluon_resnet.cli.hints import python, words
@@ -281,6 +281,26 @@ def test_hybridized_cpu_training_resumes_exactly_and_matches_imperative(tmp_path
 def _train_cmd(data_dir, save, *extra):
     return [sys.executable, os.path.join(ROOT, "tools", "train.py"), "--data-dir", data_dir, "--save-dir", str(save),
             *map(str, extra)]
+
+
+@pytest.mark.slow
+def test_intel_openmp_trains_bit_for_bit_as_libgomp(tmp_path, packed_cifar):
+    """train.py under the default runtime (Intel OpenMP, loaded ahead of MXNet) and under libgomp
+    (GLUON_RESNET_OPENMP=gnu), same seed, two OpenMP threads: the same weights to the last bit, and the
+    start-up line names the runtime."""
+    if compat.intel_openmp_library() is None:
+        pytest.skip("intel-openmp is not installed (it has wheels for x86_64 only)")
+    runs = {}
+    for runtime, name in threads.OPENMP_RUNTIMES.items():
+        env = {**os.environ, threads.OPENMP_ENV: runtime, "OMP_NUM_THREADS": "2"}
+        r = subprocess.run(_train_cmd(packed_cifar, tmp_path / runtime, "--n", 1, "--batch-size", 20,
+                                      "--num-epochs", 2, "--seed", 4), env=env, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert f"1 x cpu ({name}), static graph float32" in (tmp_path / runtime / "train.log").read_text()
+        runs[runtime] = _params(tmp_path / runtime / "checkpoint-0002.params")
+    assert runs["intel"].keys() == runs["gnu"].keys()
+    for k, v in runs["gnu"].items():
+        assert np.array_equal(runs["intel"][k], v), k
 
 
 @pytest.mark.slow
