@@ -162,6 +162,7 @@ def epoch(data_dir, n, batch, dtype, batches_dir):
     batches, in a process of its own that never opened an ImageRecordIter (step_alone)."""
     import numpy as np
 
+    from gluon_resnet.compat import OPENMP
     from gluon_resnet.data.integrity import open_dataset
     from gluon_resnet.data.iterators import epoch_seed, train_iter
     from gluon_resnet.train.run import Run
@@ -184,7 +185,6 @@ def epoch(data_dir, n, batch, dtype, batches_dir):
             if os.path.exists(f):
                 os.remove(f)
     images = iters_per_epoch(meta.counts["train"], batch) * batch
-    from gluon_resnet.compat import OPENMP
     return {"images_per_second": last["images_per_second"], "with_validation": images / last["epoch_seconds"],
             "step_images_per_second": step["images_per_second"], "openmp": OPENMP}
 

@@ -185,11 +185,8 @@ def _load_openmp():
     import ctypes
     import os
 
-    from .errors import SetupError
-    from .threads import OPENMP_ENV, OPENMP_RUNTIMES
-    choice = os.environ.get(OPENMP_ENV, "intel")
-    if choice not in OPENMP_RUNTIMES:
-        raise SetupError(f"{OPENMP_ENV}={choice!r}: use one of {', '.join(OPENMP_RUNTIMES)} (or leave it unset: intel)")
+    from .threads import OPENMP_RUNTIMES, openmp_choice
+    choice = openmp_choice()
     if choice == "gnu" or "mxnet" in sys.modules:  # imported before us: already bound to libgomp
         return OPENMP_RUNTIMES["gnu"]
     path = intel_openmp_library()

@@ -15,6 +15,15 @@ OPENMP_ENV = "GLUON_RESNET_OPENMP"
 OPENMP_RUNTIMES = {"intel": "Intel OpenMP", "gnu": "GNU OpenMP"}
 
 
+def openmp_choice(value=None):
+    """The runtime `value` names (default: $GLUON_RESNET_OPENMP; unset means intel); SetupError for any other."""
+    from .errors import SetupError
+    choice = os.environ.get(OPENMP_ENV, "intel") if value is None else value
+    if choice not in OPENMP_RUNTIMES:
+        raise SetupError(f"{OPENMP_ENV}={choice!r}: use one of {', '.join(OPENMP_RUNTIMES)} (or leave it unset: intel)")
+    return choice
+
+
 def cores():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 

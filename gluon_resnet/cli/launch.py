@@ -15,6 +15,7 @@ import argparse
 import re
 import sys
 
+from ..threads import OPENMP_ENV, openmp_choice
 from . import main_guard
 from .hints import command
 from .options import port, positive_int
@@ -57,6 +58,7 @@ def main(argv=None):
     if args.num_workers < 1 or args.num_servers < 1:
         raise UserError("-n and -s must be at least 1")
     env = parse_env(args.env)
+    openmp_choice(env.get(OPENMP_ENV))  # every role would fail on import; say it once, here
     argv = sys.argv[1:] if argv is None else list(argv)
     # Workers print the same resume command as this launcher: both prefix the launch command.
     prefix = command("tools/launch.py", *argv[:len(argv) - len(args.command)])

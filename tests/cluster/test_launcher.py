@@ -566,3 +566,16 @@ def test_a_job_that_fails_before_any_epoch_says_to_run_the_same_command(tmp_path
     assert r.returncode == 1 and "--resume" not in r.stderr, r.stderr
     assert r.stderr.splitlines()[-1].endswith("stopped the whole job. Fix what is named above and run the same "
                                               "command again"), r.stderr
+
+
+@pytest.mark.parametrize("how", ["environment", "--env"])
+def test_an_unknown_openmp_runtime_is_one_line_before_any_role_starts(tmp_path, how):
+    env = {**os.environ, "GLUON_RESNET_OPENMP": "llvm"} if how == "environment" else dict(os.environ)
+    extra = ["--env", "GLUON_RESNET_OPENMP=llvm"] if how == "--env" else []
+    marker = tmp_path / "started"
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "1", *extra, "--",
+                        sys.executable, "-c", f"open({str(marker)!r}, 'w')"], capture_output=True, text=True,
+                       timeout=120, cwd=tmp_path, env=env)
+    assert r.returncode == 1 and not marker.exists(), r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "error: GLUON_RESNET_OPENMP='llvm': use one of intel, gnu (or leave it unset: intel)"], r.stderr
