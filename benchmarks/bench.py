@@ -158,8 +158,9 @@ def _torch_step(n, batch, steps, bf16=False):
 def epoch(data_dir, n, batch, dtype, batches_dir):
     """Two epochs of `fit()`, tools/train.py's library call with everything it does (the iterator's
     threads, validation, metrics, checkpoints), on a full-size training split; epoch 2's rate as train.py
-    prints it, and over the whole epoch with validation and checkpoint. Then the step alone on epoch 2's
-    batches, in a process of its own that never opened an ImageRecordIter (step_alone)."""
+    prints it, and over the whole epoch with validation and checkpoint. Against the step alone on epoch 2's
+    batches, in a process of its own that never opened an ImageRecordIter (step_alone), measured before
+    and after fit() and averaged: the machine's speed drifts over the minutes an epoch takes."""
     import numpy as np
 
     from gluon_resnet.compat import OPENMP
@@ -170,23 +171,26 @@ def epoch(data_dir, n, batch, dtype, batches_dir):
     os.makedirs(batches_dir, exist_ok=True)
     save_dir = os.path.join(batches_dir, "run")
     config = new_config(data_dir, save_dir, n=n, batch_size=batch, dtype=dtype, num_epochs=2, lr_step_epochs=[])
-    fit(config, force=True)
-    last = Run(save_dir).read_metrics()[-1]
     meta = open_dataset(data_dir)
-    batches = list(train_iter(data_dir, meta, batch, seed=epoch_seed(config.seed, 2), threads=config.data_threads))
     files = [os.path.join(batches_dir, f"{k}.npy") for k in ("data", "label")]
+    alone = {"kind": "step_alone", "args": {"batches_dir": batches_dir, "n": n, "dtype": dtype}}
     try:
+        batches = list(train_iter(data_dir, meta, batch, seed=epoch_seed(config.seed, 2), threads=config.data_threads))
         np.save(files[0], np.stack([b.data[0].asnumpy() for b in batches]))
         np.save(files[1], np.stack([b.label[0].asnumpy() for b in batches]))
-        batches.clear()  # the step alone's process holds its own copy
-        step = measure({"kind": "step_alone", "args": {"batches_dir": batches_dir, "n": n, "dtype": dtype}}, check=True)
+        del batches  # the step alone's process holds its own copy
+        before = measure(alone, check=True)["images_per_second"]
+        fit(config, force=True)
+        after = measure(alone, check=True)["images_per_second"]
     finally:
         for f in files:
             if os.path.exists(f):
                 os.remove(f)
+    last = Run(save_dir).read_metrics()[-1]
     images = iters_per_epoch(meta.counts["train"], batch) * batch
     return {"images_per_second": last["images_per_second"], "with_validation": images / last["epoch_seconds"],
-            "step_images_per_second": step["images_per_second"], "openmp": OPENMP}
+            "step_images_per_second": (before + after) / 2, "step_before": before, "step_after": after,
+            "openmp": OPENMP}
 
 
 def step_alone(batches_dir, n, dtype):

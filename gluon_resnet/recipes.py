@@ -46,6 +46,9 @@ class Packing:
     pad: int = 4              # CIFAR: 32x32 stored as 40x40 for the random 32x32 crops
     size: int = None          # resize to size x size before padding (None: keep)
     keep_bytes: bool = False  # store the original encoded bytes instead of PNG
+    # zlib level of the PNGs: 0 stores the pixels uncompressed (with PNG's checksums), which
+    # ImageRecordIter decodes 2-2.4x faster than OpenCV's default level; 9 is smallest.
+    png_compression: int = 0
 
 
 # How each dataset is packed unless told otherwise.

@@ -32,6 +32,7 @@ positive_float = _number(float, lambda v: v > 0 and v < float("inf"), "greater t
 nonnegative_float = _number(float, lambda v: 0 <= v < float("inf"), "0 or more")
 fraction = _number(float, lambda v: 0 < v < 1, "between 0 and 1")
 port = _number(int, lambda v: 1 <= v <= 65535, "a port number, 1-65535")
+zlib_level = _number(int, lambda v: 0 <= v <= 9, "a zlib level, 0-9")
 
 
 def floats(text):

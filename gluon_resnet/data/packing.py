@@ -39,8 +39,9 @@ class _Encoder:
     """Turns one Item into (record bytes, per-channel pixel sums and pixel count before padding,
     stored shape). Runs in worker processes."""
 
-    def __init__(self, pad, pad_mode, size, keep_bytes):
+    def __init__(self, pad, pad_mode, size, keep_bytes, png_compression):
         self.pad, self.pad_mode, self.size, self.keep_bytes = pad, pad_mode, size, keep_bytes
+        self.png_compression = png_compression
 
     def __call__(self, item):
         import cv2
@@ -65,7 +66,8 @@ class _Encoder:
         if raw is not None and self.keep_bytes:
             return raw, stats, rgb.shape[:2]
         padded = pad_image(rgb, self.pad, self.pad_mode)
-        ok, png = cv2.imencode(".png", np.ascontiguousarray(padded[:, :, ::-1]))  # lossless, stored BGR
+        ok, png = cv2.imencode(".png", np.ascontiguousarray(padded[:, :, ::-1]),  # lossless, stored BGR
+                               [cv2.IMWRITE_PNG_COMPRESSION, self.png_compression])
         # Every record is decoded once here, so that nothing undecodable is ever packed.
         if not ok or cv2.imdecode(png, cv2.IMREAD_COLOR) is None:
             raise UserError(f"{item.name}: OpenCV could not encode it as PNG (shape {padded.shape}); "
@@ -80,24 +82,27 @@ def check_out(out, force):
         raise UserError(f"--out {out} is a file, not a folder")
 
 
-def pack(source, name, out, pad=None, pad_mode="mean", size=None, keep_bytes=None, workers=1,
+def pack(source, name, out, pad=None, pad_mode="mean", size=None, keep_bytes=None, png_compression=None, workers=1,
          seed=0, force=False, progress=True):
-    """Pack `source` into `out`; returns its DatasetMeta. Unset pad / size / keep_bytes come from the
-    dataset's recipes.PACKING, so the library packs exactly as the command line does."""
+    """Pack `source` into `out`; returns its DatasetMeta. Unset pad / size / keep_bytes / png_compression
+    come from the dataset's recipes.PACKING, so the library packs exactly as the command line does."""
     d = PACKING.get(name, Packing())
     pad = d.pad if pad is None else pad
     size = d.size if size is None else size
     keep_bytes = d.keep_bytes if keep_bytes is None else keep_bytes
+    png_compression = d.png_compression if png_compression is None else png_compression
 
     if pad_mode not in PAD_MODES:
         raise UserError(f"--pad-mode must be one of {', '.join(PAD_MODES)}, not {pad_mode!r}")
     if pad < 0:
         raise UserError(f"--pad must be >= 0, not {pad}")
+    if png_compression not in range(10):
+        raise UserError(f"--png-compression must be 0 (none) to 9 (smallest), not {png_compression!r}")
     check_out(out, force)
     created = not os.path.exists(out)
     os.makedirs(out, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".packing-", dir=out)
-    encoder = _Encoder(pad, pad_mode, size, keep_bytes and pad == 0 and not size)
+    encoder = _Encoder(pad, pad_mode, size, keep_bytes and pad == 0 and not size, png_compression)
     pool = multiprocessing.get_context("spawn").Pool(workers) if workers > 1 else None
     counts, files, shapes, sums, pixels = {}, {}, set(), np.zeros(3), 0
     try:

@@ -84,6 +84,7 @@ def test_no_tool_takes_an_unchecked_number():
     (["onnx_export/quantize.py", "--images", "0"], "--images: 0 must be at least 1"),
     (["onnx_export/predict.py", "m.onnx", "a.png", "--top", "0"], "--top: '0' is not a whole number of at least 1"),
     (["tools/im2rec_pack.py", "--dataset", "folder", "--val-fraction", "1.5"], "--val-fraction: 1.5 must be between"),
+    (["tools/im2rec_pack.py", "--png-compression", "10"], "--png-compression: 10 must be a zlib level, 0-9"),
 ])
 def test_a_bad_number_is_one_usage_line_and_leaves_nothing(argv, says, tmp_path):
     """As a user meets it: the command, run from an empty folder, ends at parse time (argparse's exit 2)

@@ -99,6 +99,28 @@ def test_binary_version_packs_the_same_records(tmp_path, cifar_batches, packed_c
         assert filecmp.cmp(os.path.join(out, f), os.path.join(packed_cifar, f), shallow=False)
 
 
+def test_png_compression_changes_the_bytes_never_the_batches(tmp_path, cifar_tarball, packed_cifar):
+    """The default stores the PNGs uncompressed (zlib level 0: every record at least its raw pixels);
+    level 9 is smaller, and ImageRecordIter gives the same batches from both, pixel for pixel."""
+    from gluon_resnet.data.integrity import open_dataset
+    from gluon_resnet.data.iterators import train_iter
+    small = str(tmp_path / "small")
+    pack(read_cifar10(cifar_tarball), "cifar10", small, png_compression=9, progress=False)
+    (labels0, images0, raw0), (labels9, images9, raw9) = read_records(packed_cifar, "train"), read_records(small, "train")
+    assert labels0 == labels9
+    for a, b in zip(images0, images9):
+        np.testing.assert_array_equal(a, b)
+    assert min(map(len, raw0)) >= 40 * 40 * 3 > max(map(len, raw9))
+    batches = [[(b.data[0].asnumpy(), b.label[0].asnumpy()) for b in train_iter(d, open_dataset(d), 20, seed=3)]
+               for d in (packed_cifar, small)]
+    assert len(batches[0]) == 3
+    for (x0, y0), (x9, y9) in zip(*batches):
+        np.testing.assert_array_equal(x0, x9)
+        np.testing.assert_array_equal(y0, y9)
+    with pytest.raises(UserError, match="--png-compression must be 0 .none. to 9"):
+        pack(read_cifar10(cifar_tarball), "cifar10", str(tmp_path / "bad"), png_compression=10, progress=False)
+
+
 def test_extracted_folder_reads_like_tarball(tmp_path, cifar_tarball):
     import tarfile
     with tarfile.open(cifar_tarball) as t:
