@@ -67,8 +67,8 @@ def main(argv=None):
     source = (READERS["folder"](src, args.val_fraction, args.seed) if args.dataset == "folder"
               else READERS[args.dataset](src))
     meta = pack(source, args.dataset, out, pad=args.pad, pad_mode=args.pad_mode, size=args.size,
-                keep_bytes=False if args.reencode else None, png_compression=args.png_compression, workers=max(1, args.workers),
-                seed=args.seed, force=args.force, progress=not args.quiet)
+                keep_bytes=False if args.reencode else None, png_compression=args.png_compression,
+                workers=max(1, args.workers), seed=args.seed, force=args.force, progress=not args.quiet)
     print(describe(meta, out, round(time.time() - start, 1)))
     if source.split_note:
         print(f"  val          {source.split_note}")

@@ -106,7 +106,8 @@ def test_png_compression_changes_the_bytes_never_the_batches(tmp_path, cifar_tar
     from gluon_resnet.data.iterators import train_iter
     small = str(tmp_path / "small")
     pack(read_cifar10(cifar_tarball), "cifar10", small, png_compression=9, progress=False)
-    (labels0, images0, raw0), (labels9, images9, raw9) = read_records(packed_cifar, "train"), read_records(small, "train")
+    labels0, images0, raw0 = read_records(packed_cifar, "train")
+    labels9, images9, raw9 = read_records(small, "train")
     assert labels0 == labels9
     for a, b in zip(images0, images9):
         np.testing.assert_array_equal(a, b)
