@@ -5,6 +5,7 @@ import pathlib
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 from gluon_resnet.threads import use_all_cores
@@ -18,6 +19,30 @@ from gluon_resnet.compat import mx  # noqa: E402
 from gluon_resnet.data.synthetic import make_cifar_arrays, write_cifar_python, write_miniplaces  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "helpers"))
+import leftovers  # noqa: E402
+
+_BEFORE = {}
+
+
+def pytest_configure(config):
+    """Mark every process the run starts (the mark is inherited), and picture the machine before it."""
+    os.environ[leftovers.SESSION_MARK] = f"{os.getpid()}-{time.time_ns()}"
+    _BEFORE.update(leftovers.picture())
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    """After every fixture has cleaned up: the run must leave the machine as it found it."""
+    mark = os.environ[leftovers.SESSION_MARK]
+    left = leftovers.leftovers(_BEFORE, mark, settle=5)
+    if left:
+        leftovers.remove(_BEFORE, mark)
+        sys.stderr.write("\nthe test run left this on the machine (now removed):\n  " + "\n  ".join(left) + "\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        sys.stderr.write("\nnothing left on the machine: no process, network namespace, link, /etc/hosts line "
+                         "or ssh config of the run\n")
 
 
 @pytest.fixture(scope="session")
@@ -89,6 +114,29 @@ def cifar_run(tmp_path_factory, packed_cifar):
     return _train(packed_cifar, tmp_path_factory.mktemp("runs") / "cifar10-resnet8")
 
 
+# The shared digits run: see digits_run.
+DIGITS_RUN = dict(n=1, num_epochs=12, lr_step_epochs=[7.5, 10], cpus=2)
+
+
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory, packed_digits):
+    """ResNet-8 trained on the digits over 2 CPU contexts for 12 epochs (DIGITS_RUN: lr x0.1 after epochs 7.5
+    and 10), to a low and stable error (a few %): INT8 has something to lose, and a run's noise (oneDNN rounds
+    differently per CPU) moves few images. Trained once for the session; a test that changes a run's files
+    works on a copy (copy_run)."""
+    from gluon_resnet.train.training import fit, new_config
+    save = tmp_path_factory.mktemp("runs") / "digits-resnet8"
+    fit(new_config(packed_digits, save, **DIGITS_RUN))
+    return str(save)
+
+
+def copy_run(run, tmp_path):
+    """A copy of the run folder `run` in tmp_path, to change freely."""
+    dest = tmp_path / os.path.basename(run)
+    shutil.copytree(run, dest)
+    return dest
+
+
 @pytest.fixture(scope="session")
 def miniplaces_run(tmp_path_factory, packed_miniplaces):
     """A Mini-Places2 ResNet-10 trained for two epochs on the small Mini-Places2 pack."""
@@ -156,14 +204,21 @@ def sshd(tmp_path_factory):
             shutil.rmtree("/run/sshd", ignore_errors=True)
 
 
+def write_sshd_config(path, port, listen, host_key, authorized_keys, pid_file):
+    """A test sshd's config: key logins only, root allowed. It asks a silent client every second and gives
+    up after 3 (ClientAlive*): a role whose launcher vanished behind a cut link ends soon after the link is back."""
+    path.write_text(
+        f"Port {port}\n" + "".join(f"ListenAddress {a}\n" for a in listen) + f"HostKey {host_key}\n"
+        f"AuthorizedKeysFile {authorized_keys}\nPidFile {pid_file}\nStrictModes no\nUsePAM no\n"
+        f"PasswordAuthentication no\nPermitRootLogin yes\nAcceptEnv *\nClientAliveInterval 1\nClientAliveCountMax 3\n")
+    return path
+
+
 def start_sshd(d, port, host_key, listen=("127.0.0.1",)):
     """sshd on `port` with `host_key`, taking the client key of the folder `d` (made by the sshd fixture);
     returns its process once a login works."""
-    config = d / f"sshd_config-{port}"
-    config.write_text(
-        f"Port {port}\n" + "".join(f"ListenAddress {a}\n" for a in listen) + f"HostKey {host_key}\n"
-        f"AuthorizedKeysFile {d / 'authorized_keys'}\nPidFile {d / f'sshd-{port}.pid'}\nStrictModes no\n"
-        f"UsePAM no\nPasswordAuthentication no\nPermitRootLogin yes\nAcceptEnv *\n")
+    config = write_sshd_config(d / f"sshd_config-{port}", port, listen, host_key, d / "authorized_keys",
+                               d / f"sshd-{port}.pid")
     sshd_bin = shutil.which("sshd") or "/usr/sbin/sshd"
     log = d / f"sshd-{port}.log"
     proc = subprocess.Popen([sshd_bin, "-D", "-e", "-f", str(config)], stderr=open(log, "w"))
@@ -209,6 +264,9 @@ class NetnsHosts:
     """Two test hosts, `grt-node1` and `grt-node2`, each a network namespace with its own address
     (NETNS_SUBNET.11, .12), its own sshd on port 22, and a name in /etc/hosts."""
 
+    KEEPALIVE = (1, 3)      # ServerAliveInterval (s), ServerAliveCountMax
+    CONNECT_TIMEOUT = 2     # s
+
     def __init__(self, d, ssh_dir):
         self.names = ["grt-node1", "grt-node2"]
         self.bridge, self.dir, self.sshd = "grtbr0", d, {}
@@ -233,20 +291,23 @@ class NetnsHosts:
             lines.append(f"{address} {ns} {HOSTS_MARK}\n")
         with open("/etc/hosts", "a") as f:
             f.writelines(lines)
+        # The launcher's keepalives and its probe login, shortened here through the ssh config (as a user
+        # would): 3 unanswered keepalives 1 s apart, 2 s to connect. A host that goes silent is named in
+        # seconds, and the no-false-alarm test holds the job to a tighter bound than the defaults (5 s x 3).
         self.config = d / "ssh_config"
         self.config.write_text(f"Host {' '.join(self.names)}\n  User root\n  IdentityFile {ssh_dir / 'client_key'}\n"
-                               f"  IdentitiesOnly yes\n  UserKnownHostsFile {d / 'known_hosts'}\n")
+                               f"  IdentitiesOnly yes\n  UserKnownHostsFile {d / 'known_hosts'}\n"
+                               f"  ServerAliveInterval {self.KEEPALIVE[0]}\n  ServerAliveCountMax {self.KEEPALIVE[1]}\n"
+                               f"  ConnectTimeout {self.CONNECT_TIMEOUT}\n")
         for k, ns in enumerate(self.names, 1):
             key = d / f"host_key_{ns}"
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-            (d / f"sshd_{ns}").write_text(
-                f"Port 22\nListenAddress {NETNS_SUBNET}.1{k}\nHostKey {key}\nAuthorizedKeysFile "
-                f"{ssh_dir / 'authorized_keys'}\nPidFile {d / f'sshd_{ns}.pid'}\nStrictModes no\nUsePAM no\n"
-                f"PasswordAuthentication no\nPermitRootLogin yes\nAcceptEnv *\n")
+            write_sshd_config(d / f"sshd_{ns}", 22, [f"{NETNS_SUBNET}.1{k}"], key, ssh_dir / "authorized_keys",
+                              d / f"sshd_{ns}.pid")
             self.sshd[ns] = subprocess.Popen(["ip", "netns", "exec", ns, shutil.which("sshd") or "/usr/sbin/sshd",
                                               "-D", "-e", "-f", str(d / f"sshd_{ns}")],
                                              stderr=open(d / f"sshd_{ns}.log", "w"))
-        deadline = time.time() + 15
+        deadline = time.time() + 30
         for ns in self.names:
             while self.ssh(ns, "true").returncode != 0:
                 assert time.time() < deadline, (d / f"sshd_{ns}.log").read_text()
@@ -319,10 +380,10 @@ def mpi_env():
 
 @pytest.fixture(scope="session")
 def slurm_env(tmp_path_factory):
-    """A one-node Slurm cluster (Debian's slurm-wlm and munge) on this machine, on free ports, its state in
-    a temporary folder; stopped at the end. Returns the environment that points srun at it."""
-    import shutil
-
+    """A one-node Slurm cluster (Debian's slurm-wlm and munge) on this machine, on free ports, with a munged
+    of its own (its key, socket and pid file in a temporary folder, so a munged the machine runs is never
+    touched); everything stopped and the folder removed at the end. Returns the environment that points
+    srun at it."""
     from gluon_resnet.cluster.launcher import free_port
     for tool in ("slurmctld", "slurmd", "srun", "munged"):
         if not shutil.which(tool):
@@ -330,27 +391,28 @@ def slurm_env(tmp_path_factory):
     d = tmp_path_factory.mktemp("slurm")
     for sub in ("state", "spool"):
         (d / sub).mkdir()
-    started_munge = subprocess.run("munge -n | unmunge", shell=True, capture_output=True).returncode != 0
-    if started_munge:
-        os.makedirs("/run/munge", exist_ok=True)
-        shutil.chown("/run/munge", "munge", "munge")
-        subprocess.run(["su", "-s", "/bin/sh", "munge", "-c", "munged --force"], check=True)
+    (d / "munge.key").write_bytes(os.urandom(1024))
+    os.chmod(d / "munge.key", 0o600)
+    socket_path = d / "munge.socket"
+    subprocess.run(["munged", "--force", f"--socket={socket_path}", f"--key-file={d / 'munge.key'}",
+                    f"--pid-file={d / 'munged.pid'}", f"--log-file={d / 'munged.log'}",
+                    f"--seed-file={d / 'munged.seed'}"], check=True)
     host = subprocess.run(["hostname", "-s"], capture_output=True, text=True).stdout.strip()
     memory = int(open("/proc/meminfo").read().split()[1]) // 1024 // 2
     conf = d / "slurm.conf"
     conf.write_text(
         f"ClusterName=gluonresnet\nSlurmctldHost={host}(127.0.0.1)\nSlurmctldPort={free_port()}\n"
-        f"SlurmdPort={free_port()}\nAuthType=auth/munge\nSlurmUser=root\nSlurmdUser=root\n"
-        f"StateSaveLocation={d}/state\nSlurmdSpoolDir={d}/spool\nSlurmctldPidFile={d}/ctld.pid\n"
+        f"SlurmdPort={free_port()}\nAuthType=auth/munge\nAuthInfo=socket={socket_path}\nSlurmUser=root\n"
+        f"SlurmdUser=root\nStateSaveLocation={d}/state\nSlurmdSpoolDir={d}/spool\nSlurmctldPidFile={d}/ctld.pid\n"
         f"SlurmdPidFile={d}/d.pid\nSlurmctldLogFile={d}/ctld.log\nSlurmdLogFile={d}/d.log\n"
         f"ProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\nSlurmdParameters=config_overrides\n"
         f"SelectType=select/cons_tres\nSelectTypeParameters=CR_CPU\nReturnToService=2\nMpiDefault=none\n"
         f"NodeName={host} NodeAddr=127.0.0.1 CPUs={os.cpu_count()} RealMemory={memory} State=UNKNOWN\n"
         f"PartitionName=test Nodes={host} Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:8\n")
     env = {**os.environ, "SLURM_CONF": str(conf)}
-    for daemon in ("slurmctld", "slurmd"):
-        subprocess.run([daemon, "-f", str(conf)], check=True, env=env)
     try:
+        for daemon in ("slurmctld", "slurmd"):
+            subprocess.run([daemon, "-f", str(conf)], check=True, env=env)
         deadline = time.time() + 30
         while True:
             state = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, env=env).stdout.strip()
@@ -363,10 +425,22 @@ def slurm_env(tmp_path_factory):
         yield env
     finally:
         subprocess.run(["scancel", "--user=root"], env=env, capture_output=True)
-        for pid_file in ("d.pid", "ctld.pid"):
-            try:
-                os.kill(int((d / pid_file).read_text()), signal.SIGTERM)
-            except (OSError, ValueError):
-                pass
-        if started_munge:
-            subprocess.run(["pkill", "-x", "munged"])
+        for pid_file in ("d.pid", "ctld.pid", "munged.pid"):
+            stop_pid_file(d / pid_file)
+        shutil.rmtree(d, ignore_errors=True)  # Slurm's state and spool, munge's key
+
+
+def stop_pid_file(path, wait=10):
+    """SIGTERM the daemon whose pid `path` holds, and wait until it is gone (SIGKILL after `wait` s)."""
+    try:
+        pid = int(path.read_text())
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        return
+    deadline = time.time() + wait
+    while os.path.exists(f"/proc/{pid}") and time.time() < deadline:
+        time.sleep(0.1)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass

@@ -78,8 +78,9 @@ def read_hostfile(path):
 HOST_KEY_POLICY = "accept-new"
 # A host that goes silent (cable, switch, kernel) leaves its ssh clients waiting forever unless ssh asks:
 # every KEEPALIVE_SECONDS, and KEEPALIVE_COUNT unanswered asks end the client (exit 255). Then a new login
-# (PROBE_SECONDS) tells a silent host from a role that failed. With both hosts loaded by a 30-epoch job
-# no keepalive went unanswered (tests/cluster/test_launcher.py); a cut host ends the job about 25 s after the cut.
+# (given PROBE_SECONDS to connect) tells a silent host from a role that failed. A cut host ends the job about
+# 25 s after the cut (docs/distributed.md). These are defaults: the user's ssh_config (ServerAliveInterval,
+# ServerAliveCountMax, ConnectTimeout) wins, and the message says the values ssh used (ssh_settings).
 KEEPALIVE_SECONDS, KEEPALIVE_COUNT, PROBE_SECONDS = 5, 3, 5
 
 
@@ -90,7 +91,7 @@ def ssh_config_file(user_config=None):
     user_config = user_config or os.path.expanduser("~/.ssh/config")
     lines = [f"Include {os.path.abspath(p)}" for p in (user_config, "/etc/ssh/ssh_config") if os.path.isfile(p)]
     lines += ["Host *", f"  StrictHostKeyChecking {HOST_KEY_POLICY}", f"  ServerAliveInterval {KEEPALIVE_SECONDS}",
-              f"  ServerAliveCountMax {KEEPALIVE_COUNT}", "  LogLevel ERROR"]
+              f"  ServerAliveCountMax {KEEPALIVE_COUNT}", f"  ConnectTimeout {PROBE_SECONDS}", "  LogLevel ERROR"]
     fd, path = tempfile.mkstemp(prefix="gluon-resnet-ssh-", suffix=".conf")
     with os.fdopen(fd, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -102,11 +103,21 @@ def ssh_command(config, port):
     return ["ssh", "-F", config, "-o", "BatchMode=yes", "-p", str(port)]
 
 
+def ssh_settings(config, host, port):
+    """{option: value} as ssh resolves them for host:port with `config` (`ssh -G`; names lower-case)."""
+    r = subprocess.run(["ssh", "-G", "-F", config, "-p", str(port), host], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL)
+    return {k: v for k, _, v in (line.partition(" ") for line in r.stdout.splitlines())}
+
+
+def _seconds(value, default):
+    return int(value) if (value or "").isdigit() else default
+
+
 def _known_hosts(config, host, port):
     """(the known_hosts name of host:port, the `-f FILE` ssh-keygen needs when it is not the default)."""
     name = host if port == 22 else f"[{host}]:{port}"
-    r = subprocess.run(["ssh", "-G", "-F", config, "-p", str(port), host], capture_output=True, text=True)
-    files = next((line.split()[1:] for line in r.stdout.splitlines() if line.startswith("userknownhostsfile ")), [])
+    files = ssh_settings(config, host, port).get("userknownhostsfile", "").split()
     default = os.path.expanduser("~/.ssh/known_hosts")
     where = files[0] if files else default
     return name, "" if os.path.expanduser(where) == default else f" -f {shlex.quote(where)}"
@@ -128,13 +139,20 @@ def sync(hosts, config, dst):
 
 
 def silent(config, host, port):
-    """None if `host` answers a new ssh login within PROBE_SECONDS, else what ssh said."""
+    """None if `host` answers a new ssh login (ssh's ConnectTimeout to connect, three times that in all),
+    else why its ssh session ended: the keepalives it missed, and what the new login said."""
+    settings = ssh_settings(config, host, port)
+    connect = _seconds(settings.get("connecttimeout"), PROBE_SECONDS)
     try:
-        r = subprocess.run([*ssh_command(config, port), "-o", f"ConnectTimeout={PROBE_SECONDS}", host, "true"],
-                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3 * PROBE_SECONDS)
+        r = subprocess.run([*ssh_command(config, port), host, "true"], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=3 * connect)
+        if r.returncode == 0:
+            return None
+        why = _said(r)
     except subprocess.TimeoutExpired:
-        return f"no answer within {3 * PROBE_SECONDS} s"
-    return None if r.returncode == 0 else _said(r)
+        why = f"no answer within {3 * connect} s"
+    return (f"had no answer to {settings.get('serveralivecountmax', KEEPALIVE_COUNT)} keepalives "
+            f"{settings.get('serveraliveinterval', KEEPALIVE_SECONDS)} s apart, and a new login failed ({why})")
 
 
 def check_hosts(hosts, config):
@@ -461,8 +479,7 @@ class Job:
                     what = f"{r.name} on {r.host} {_describe(code)}"
                     why = r.silent() if code == 255 and r.silent else None  # ssh's own failure: the host?
                     if why:
-                        what = (f"host {r.host} went silent: the ssh of {r.name} had no answer to {KEEPALIVE_COUNT} "
-                                f"keepalives {KEEPALIVE_SECONDS} s apart, and a new login failed ({why})")
+                        what = f"host {r.host} went silent: the ssh of {r.name} {why}"
                     self.stop(grace=3)
                     hint = self.resume_hint() if self.resume_hint else "Fix what is named above and run the same command again"
                     raise JobFailed(f"{what}; stopped the whole job. {hint}")

@@ -202,8 +202,11 @@ def test_bad_input_to_every_tool(tmp_path, onnx_run, packed_cifar):
         ((quantize, "--save-dir", onnx_run, "--data-dir", zero_data), zero_data / "dataset.json"),
         ((predict, junk, not_image), junk),
     ]
-    for argv, name in cases:
-        code, out, err = result = _tool(*argv)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # each its own process: as many at once as cores
+        results = list(pool.map(lambda case: _tool(*case[0]), cases))
+    for (argv, name), result in zip(cases, results):
+        code, out, err = result
         if argv[0] == train and "--kv-store" in argv and "dist_async" in argv:  # argparse: usage + one line
             assert code == 2 and "dist_async is not supported" in err and "Traceback" not in err
             continue

@@ -14,16 +14,6 @@ from gluon_resnet.errors import UserError
 from gluon_resnet.train.run import Run
 
 
-@pytest.fixture(scope="module")
-def digits_run(tmp_path_factory, packed_digits):
-    """ResNet-8 trained on the digits until its error is low and stable (a few %), so INT8 has something to
-    lose and a run's noise (oneDNN rounds differently per CPU) moves few images."""
-    from gluon_resnet.train.training import fit, new_config
-    save = tmp_path_factory.mktemp("runs") / "digits"
-    fit(new_config(packed_digits, save, n=1, num_epochs=12, lr_step_epochs=[8, 10]))
-    return str(save)
-
-
 def test_int8_is_static_qdq_per_channel_with_metadata(digits_run):
     path = quantize(digits_run, images=200)
     assert path == Run(digits_run).int8_onnx

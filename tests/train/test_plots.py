@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT
+from conftest import DIGITS_RUN, ROOT, copy_run
 
 
 def _is_png(path):
@@ -30,20 +30,18 @@ def test_plot_runs_names_a_folder_that_is_no_run(tmp_path):
     assert r.returncode == 2 and "has no metrics.jsonl" in r.stderr
 
 
-def test_lr_drop_lines_stand_where_the_drops_happen(tmp_path, packed_digits, monkeypatch):
-    """Drops after 1.5 and 2 epochs: the lines at x = 1.5 and x = 2 on the epoch axis."""
+def test_lr_drop_lines_stand_where_the_drops_happen(tmp_path, digits_run, monkeypatch):
+    """The shared digits run drops after 7.5 and 10 epochs: the lines at x = 7.5 and x = 10 on the epoch axis."""
     import matplotlib.axes
 
     from gluon_resnet.train.plots import plot_run
     from gluon_resnet.train.run import Run
-    from gluon_resnet.train.training import fit, new_config
-    save = tmp_path / "run"
-    fit(new_config(packed_digits, save, n=1, num_epochs=3, lr_step_epochs=[1.5, 2]))
+    assert DIGITS_RUN["lr_step_epochs"] == [7.5, 10]
     lines = []
     real = matplotlib.axes.Axes.axvline
     monkeypatch.setattr(matplotlib.axes.Axes, "axvline", lambda self, x, **kw: lines.append(x) or real(self, x, **kw))
-    plot_run(Run(save))
-    assert lines == [1.5, 2.0]
+    plot_run(Run(copy_run(digits_run, tmp_path)))
+    assert lines == [7.5, 10.0]
 
 
 def test_importing_the_library_leaves_matplotlib_alone():

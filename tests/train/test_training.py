@@ -1,6 +1,7 @@
 """Training: schedule, multi-device equivalence, exact resume, learning, interruption, bad input."""
 import json
 import os
+import pathlib
 import re
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from gluon_resnet.errors import TrainingDiverged, UserError
 from gluon_resnet.cli.hints import python, words
 from gluon_resnet.recipes import RECIPES
 from gluon_resnet.train.config import TrainConfig
+from gluon_resnet.train.report import Summary
 from gluon_resnet.train.training import fit, make_scheduler, make_trainer, new_config, resumed_config, train_step
 
 from conftest import ROOT, train_command
@@ -108,23 +110,27 @@ def test_resume_is_exact_and_restores_every_option(tmp_path, packed_cifar):
 
 
 @pytest.mark.slow
-def test_learns_digits_and_writes_every_artifact(tmp_path, packed_digits):
-    summary = fit(new_config(packed_digits, tmp_path / "run", n=1, num_epochs=8, lr_step_epochs=[6, 7], cpus=2))
-    rows = [json.loads(line) for line in open(tmp_path / "run" / "metrics.jsonl")]
+def test_learns_digits_and_writes_every_artifact(digits_run):
+    """The shared digits run (conftest.DIGITS_RUN: 12 epochs on 2 CPU contexts, drops after 7.5 and 10)."""
+    run = pathlib.Path(digits_run)
+    summary = Summary(**json.load(open(run / "summary.json")))
+    rows = [json.loads(line) for line in open(run / "metrics.jsonl")]
     assert rows[-1]["val_top1_err"] < 0.25  # chance is 0.9
-    assert [r["lr"] for r in rows] == pytest.approx([0.1] * 6 + [0.01, 0.001])
+    # each row's lr is the one at the epoch's end: epoch 8 drops half-way
+    assert [r["lr"] for r in rows] == pytest.approx([0.1] * 7 + [0.01] * 3 + [0.001] * 2)
     keys = {"epoch", "lr", "train_loss", "train_top1_err", "val_top1_err", "val_top5_err", "epoch_seconds",
             "images_per_second", "gpu_memory_mib", "host_rss_mib"}
     assert keys <= set(rows[0]) and all(0 <= r["train_top1_err"] <= 1 for r in rows)
     assert rows[0]["gpu_memory_mib"] is None and rows[0]["host_rss_mib"] > 100  # CPU: host memory, named so
     for f in ("model-symbol.json", "model-0000.params", "summary.json", "val_error.png", "best.params", "train.log"):
-        assert os.path.exists(tmp_path / "run" / f), f
+        assert os.path.exists(run / f), f
     # The headline is the final epoch; the best is kept apart, for what it is.
     assert summary.depth == 8 and summary.val_top1_err == rows[-1]["val_top1_err"]
     assert summary.best_val_top1_err == min(r["val_top1_err"] for r in rows)
-    assert summary.exported_epoch == 8 and summary.exported_selection == "final"
+    assert summary.exported_epoch == 12 and summary.exported_selection == "final"
     assert summary.peak_gpu_memory_mib is None and summary.peak_host_rss_mib > 100
-    assert len([f for f in os.listdir(tmp_path / "run") if f.endswith(".states")]) == 3  # the last three kept
+    assert sorted(f for f in os.listdir(run) if f.endswith(".states")) == \
+        [f"checkpoint-{e:04d}.states" for e in (10, 11, 12)]  # the last three kept
 
 
 def test_sigterm_stops_within_seconds_and_resume_works(tmp_path, packed_digits):
