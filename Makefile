@@ -1,7 +1,7 @@
 # Two entry points: `make demo` (the whole pipeline on the embedded digits data) and `make test`.
 # Both create .venv on first use with the newest supported Python found here; later runs skip the
 # install unless setup.cfg, pyproject.toml or constraints.txt changed. `make PYTHON=/path/to/python` wins.
-SUPPORTED := 3.13 3.12 3.11 3.10
+SUPPORTED := 3.14 3.13 3.12 3.11 3.10
 # A python3.X that runs and can make a venv (a pyenv shim for a version not selected does neither).
 ifeq ($(origin PYTHON),undefined)
 PYTHON := $(firstword $(foreach v,$(SUPPORTED),$(shell python$(v) -c 'import venv, ensurepip' >/dev/null 2>&1 && echo python$(v))) python3)
@@ -10,9 +10,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PIP    := $(PY) -m pip install -q -c constraints.txt
-CHECK_PYTHON := import sys; v = sys.version_info[:2]; sys.exit(None if (3, 10) <= v <= (3, 13) else \
-  "gluon-resnet runs on Python 3.10 to 3.13 (MXNet 1.9.1 with the numpy, onnx and OpenVINO wheels those have), " \
-  "not %d.%d: run make PYTHON=/path/to/python3.13 (or 3.12, 3.11, 3.10)" % v)
+CHECK_PYTHON := import sys; v = sys.version_info[:2]; sys.exit(None if (3, 10) <= v <= (3, 14) else \
+  "gluon-resnet runs on Python 3.10 to 3.14 (MXNet 1.9.1 with the numpy, onnx and OpenVINO wheels those have), " \
+  "not %d.%d: run make PYTHON=/path/to/python3.14 (or 3.13, 3.12, 3.11, 3.10)" % v)
 
 .PHONY: demo test clean
 
@@ -29,8 +29,8 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -c '$(CHECK_PYTHON)'
 	$(PY) -m pip install -q --upgrade pip
-	@# The mxnet wheel declares numpy<2.0, which has no Python 3.13 wheel (pip would try to build numpy 1.26
-	@# from source and fail): there it is installed alone, and setup.cfg lists what it really needs.
+	@# The mxnet wheel declares numpy<2.0, which has no wheel for Python 3.13 and later (pip would try to build
+	@# numpy 1.26 from source and fail): there it is installed alone, and setup.cfg lists what it really needs.
 	if $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 13))'; then $(PIP) --no-deps mxnet==1.9.1; fi
 	$(PIP) -e '.[test]'
 	@$(PY) -c 'import sys; sys.version_info >= (3, 13) and print("(pip says mxnet requires numpy<2.0: expected, see setup.cfg)")'
@@ -52,7 +52,7 @@ MISSING := $(foreach t,$(CLUSTER_TOOLS),$(if $(shell command -v $(word 1,$(subst
 test: $(STAMP)
 	@test -z "$(strip $(MISSING))" || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 	  --no-install-recommends $(MISSING)) || echo "could not install $(MISSING): the launcher tests will fail"
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=25 tests
 
 clean:
 	rm -rf $(VENV) data/digits runs/digits-*

@@ -26,8 +26,10 @@ SHARED = "/shared is the reader's shared file system: a folder of the test's, on
 R56 = "--kv-store dist_sync --batch-size 32 --n 9"
 
 TWINS = {
-    "make demo": (f"{PY} tools/demo.py",
-                  "the set-up half of `make demo` is the one this suite was installed by; the rest runs as written"),
+    "make demo": (f"{PY} tools/demo.py --epochs 1",
+                  "the set-up half of `make demo` is the one this suite was installed by; the rest runs as written, "
+                  "for one epoch: `make demo` itself trains the 30 (CI runs it on each Python, and "
+                  ".ci/same_numbers.py compares their numbers)"),
     f"{PY} tools/train.py --gpus 0 --n 3": (f"{PY} tools/train.py --cpus 1 --n 3 --num-epochs 1", f"{GPU}; {EPOCH}"),
     f"{PY} tools/train.py --gpus 0,1 --n 9": (f"{PY} tools/train.py --cpus 2 --n 9 --num-epochs 1", f"{GPU}; {EPOCH}"),
     f"{PY} tools/train.py --gpus 0,1 --n 18 --warmup-epochs 1":
@@ -61,9 +63,9 @@ NOT_RUN = {
     ".venv/bin/pip uninstall -y mxnet onnxruntime": "the GPU set-up: it would take MXNet from this suite's venv, "
                                                     "and CUDA 11 is not here",
     ".venv/bin/pip install -c constraints.txt -e '.[gpu]'": "the GPU set-up (mxnet-cu112 needs CUDA 11)",
-    "python3.13 -m venv .venv": "it would make the venv this suite runs in; make's set-up does the same",
+    "python3.14 -m venv .venv": "it would make the venv this suite runs in; make's set-up does the same",
     ".venv/bin/pip install -c constraints.txt --no-deps mxnet==1.9.1": "make's set-up runs it on Python 3.13 "
-                                                                      "(CI: .ci/debian13)",
+                                                                      "and 3.14 (CI: .ci/debian)",
     ".venv/bin/pip install -c constraints.txt -e '.[test]'": "make's set-up runs it; this suite's venv is its result",
 }
 # What each command makes, as its page says (paths in the workspace; `stdout:` a regular expression).
