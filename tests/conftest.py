@@ -206,11 +206,15 @@ def sshd(tmp_path_factory):
 
 def write_sshd_config(path, port, listen, host_key, authorized_keys, pid_file):
     """A test sshd's config: key logins only, root allowed. It asks a silent client every second and gives
-    up after 3 (ClientAlive*): a role whose launcher vanished behind a cut link ends soon after the link is back."""
+    up after 3 (ClientAlive*): a role whose launcher vanished behind a cut link ends soon after the link is back.
+    SHLVL=1 keeps bash from reading the login's ~/.bashrc, as it does for a command run over ssh: the
+    tests kill logins, and one killed inside pyenv's rehash (which a .bashrc may run) left its lock behind,
+    making every later login wait a minute for it."""
     path.write_text(
         f"Port {port}\n" + "".join(f"ListenAddress {a}\n" for a in listen) + f"HostKey {host_key}\n"
         f"AuthorizedKeysFile {authorized_keys}\nPidFile {pid_file}\nStrictModes no\nUsePAM no\n"
-        f"PasswordAuthentication no\nPermitRootLogin yes\nAcceptEnv *\nClientAliveInterval 1\nClientAliveCountMax 3\n")
+        f"PasswordAuthentication no\nPermitRootLogin yes\nAcceptEnv *\nClientAliveInterval 1\nClientAliveCountMax 3\n"
+        f"SetEnv SHLVL=1\n")
     return path
 
 
