@@ -11,8 +11,9 @@ import signal
 import subprocess
 import time
 
+from gluon_resnet.cluster.launcher import MARKER as JOB_MARK
+
 SESSION_MARK = "GLUON_RESNET_TEST_SESSION"
-JOB_MARK = "GLUON_RESNET_JOB"  # gluon_resnet.cluster.launcher.MARKER
 SSH_CONFIGS = "/tmp/gluon-resnet-ssh-*.conf"
 
 
@@ -64,11 +65,6 @@ def marked_processes(mark):
     return found
 
 
-def _names(*command):
-    r = subprocess.run(command, capture_output=True, text=True)
-    return set(r.stdout.split()) if r.returncode == 0 else set()
-
-
 def picture():
     """What the machine holds now that a test run could add to."""
     links = {line.split(":")[1].strip().split("@")[0]
@@ -83,7 +79,7 @@ def picture():
 
 def leftovers(before, mark, settle=0):
     """One line per thing the run left (compared with `before`, a picture()); processes that end within
-    `settle` seconds (xdist's workers, a daemon still exiting) are not counted."""
+    `settle` seconds (a daemon still exiting) are not counted."""
     deadline = time.time() + settle
     while marked_processes(mark) and time.time() < deadline:
         time.sleep(0.2)
@@ -109,7 +105,7 @@ def remove(before, mark):
     now = picture()
     for n in now["netns"] - before["netns"]:
         subprocess.run(["ip", "netns", "del", n], capture_output=True)
-    for n in picture()["links"] - before["links"]:
+    for n in picture()["links"] - before["links"]:  # read again: a deleted namespace took its veth ends along
         subprocess.run(["ip", "link", "del", n], capture_output=True)
     if now["hosts"] != before["hosts"]:
         with open("/etc/hosts", "w") as f:
