@@ -18,6 +18,7 @@ from ..fileio import digest
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 MINIPLACES_URL = "https://github.com/CSAILVision/miniplaces"
+DIGITS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "digits")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
 
 
@@ -336,23 +337,25 @@ def read_folder(src, val_fraction=0.2, seed=0):
 
 # ---------------------------------------------------------------- the embedded digits
 
-def read_digits(src=None, size=32, val_fraction=0.2, seed=0):
-    """scikit-learn's 1,797 real 8x8 handwritten digits (shipped in its wheel: no download), scaled
-    to `size` x `size` RGB, with a fixed stratified train/val split."""
-    import cv2
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+def read_digits(src=None, size=32):
+    """The 1,797 real 8x8 handwritten digits of UCI's optdigits (embedded in the package, see
+    digits/README.md), scaled to `size` x `size` RGB, with the fixed stratified split of digits/val.txt."""
+    import gzip
 
-    digits = load_digits()
-    gray = np.round(digits.images * (255.0 / 16.0)).astype(np.uint8)  # 0..16 ink levels -> 0..255
+    import cv2
+
+    with gzip.open(os.path.join(DIGITS_DIR, "optdigits.csv.gz")) as f:
+        table = np.loadtxt(f, delimiter=",")
+    images, target = table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
+    with open(os.path.join(DIGITS_DIR, "val.txt")) as f:
+        val = {int(line) for line in f}
+    gray = np.round(images * (255.0 / 16.0)).astype(np.uint8)  # 0..16 ink levels -> 0..255
     up = np.stack([cv2.resize(g, (size, size), interpolation=cv2.INTER_LINEAR) for g in gray])
     rgb = np.repeat(up[..., None], 3, axis=-1)
-    idx = np.arange(len(rgb))
-    train_idx, val_idx = train_test_split(idx, test_size=val_fraction, stratify=digits.target, random_state=seed)
-    splits = {s: [Item(f"digits/{i:04d}.png", int(digits.target[i]), rgb[i]) for i in sorted(ix)]
-              for s, ix in (("train", train_idx), ("val", val_idx))}
-    digest = hashlib.sha256(digits.images.tobytes() + digits.target.tobytes()).hexdigest()
-    return Source([str(c) for c in range(10)], splits, "scikit-learn digits (UCI optdigits)", digest)
+    splits = {s: [Item(f"digits/{i:04d}.png", int(target[i]), rgb[i]) for i in range(len(rgb)) if (i in val) == is_val]
+              for s, is_val in (("train", False), ("val", True))}
+    digest = hashlib.sha256(images.tobytes() + target.tobytes()).hexdigest()
+    return Source([str(c) for c in range(10)], splits, "UCI optdigits (embedded)", digest)
 
 
 READERS = {"cifar10": read_cifar10, "miniplaces": read_miniplaces, "folder": read_folder, "digits": read_digits}

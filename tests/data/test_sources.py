@@ -22,6 +22,12 @@ def test_miniplaces_devkit_found_in_each_documented_place(tmp_path):
 
 
 def test_digits_is_embedded_and_stratified():
+    import hashlib
+    import re
+
+    from gluon_resnet.data.sources import DIGITS_DIR
+    named = re.search(r"sha256 `([0-9a-f]{64})`", open(os.path.join(DIGITS_DIR, "README.md")).read()).group(1)
+    assert hashlib.sha256(open(os.path.join(DIGITS_DIR, "optdigits.csv.gz"), "rb").read()).hexdigest() == named
     source = read_digits()
     train, val = source.splits["train"], source.splits["val"]
     assert len(train) + len(val) == 1797 and abs(len(val) / 1797 - 0.2) < 0.01
