@@ -7,9 +7,10 @@ entry of `NUMPY_NAMES` says which numpy releases lack the name and what in MXNet
 `tests/test_compat.py` shows, on the numpy installed, that each restored name is needed (MXNet fails
 without it) and behaves as the old numpy's did.
 
-Every process the project starts that uses MXNet imports it through this module: the tools, the
-scheduler and server roles of a distributed job (`python -c "import gluon_resnet.compat"`) and the
-benchmark's subprocesses (the packer's workers do not import MXNet).
+Every process the project starts that uses MXNet's Python package imports it through this module: the
+tools, the server roles of a distributed job (`python -c "import gluon_resnet.compat"`) and the
+benchmark's subprocesses. (The packer's workers do not use MXNet; a job's scheduler calls libmxnet.so
+directly: cluster/scheduler.py.)
 
 It also loads Intel's OpenMP runtime ahead of MXNet when it is installed (`OPENMP` names the runtime
 in use; GLUON_RESNET_OPENMP=gnu keeps libgomp).

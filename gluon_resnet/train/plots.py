@@ -1,10 +1,9 @@
 """Error curves: one run's train/validation error (val_error.png), and several runs overlaid.
 
-Drawn with matplotlib's Figure API, which renders to a file with its own canvas: importing this module
-leaves the process's matplotlib backend (and pyplot's state) alone."""
+Drawn with matplotlib's Figure API, which renders to a file with its own canvas: the process's matplotlib
+backend (and pyplot's state) stay as they were. matplotlib is imported when a plot is drawn, so the
+training processes that never draw one (workers other than rank 0, runs stopped early) start faster."""
 import os
-
-from matplotlib.figure import Figure
 
 
 def _label(run):
@@ -15,6 +14,7 @@ def _label(run):
 def plot_run(run, out=None):
     """Train and validation top-1 error per epoch of one run (percent), the final epoch's error
     marked, and a line where each learning-rate drop happens."""
+    from matplotlib.figure import Figure
     rows = run.read_metrics()
     evaluated = [r for r in rows if r["val_top1_err"] is not None]
     fig = Figure(figsize=(7, 4.5))
@@ -48,6 +48,7 @@ def plot_run(run, out=None):
 def plot_runs(runs, out, zoom=False):
     """Validation error of several `Run`s, like the neon README's figure comparing depths. With
     `zoom`, both axes keep to the second half of the longest run, where the runs separate."""
+    from matplotlib.figure import Figure
     fig = Figure(figsize=(8, 5))
     ax = fig.subplots()
     curves = []
