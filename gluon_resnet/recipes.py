@@ -66,6 +66,12 @@ TRAINING = dict(data_dir="data/cifar10", data_threads=min(4, os.cpu_count() or 1
                 hybridize=True)
 WARMUP_LR = 0.1  # an unset --warmup-lr is lr times this
 
+# After SIGTERM (Ctrl-C, a failed role, Slurm's scancel) a role of a dist job has this many seconds to end
+# before it is killed: by the launcher's SIGKILL, or by a worker's own alarm when it is blocked in the
+# kvstore. launch.py --stop-grace sets it for one job; every role gets it in STOP_GRACE_ENV.
+STOP_GRACE = 10
+STOP_GRACE_ENV = "GLUON_RESNET_STOP_GRACE"
+
 
 def training_defaults(recipe):
     """{TrainConfig field: default} for a dataset of `recipe`'s family (warmup_lr follows lr)."""

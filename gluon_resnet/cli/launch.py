@@ -15,6 +15,7 @@ import argparse
 import re
 import sys
 
+from ..recipes import STOP_GRACE
 from ..threads import OPENMP_ENV, openmp_choice
 from . import main_guard
 from .hints import command
@@ -39,6 +40,9 @@ def parse_args(argv=None):
                                      "role is on this host, else this host's address on the route to the first "
                                      "remote host, or its first non-loopback interface)")
     p.add_argument("--port", type=port, help="scheduler port (default: a free one)")
+    p.add_argument("--stop-grace", type=positive_int, default=STOP_GRACE, metavar="SECONDS",
+                   help="after SIGTERM (Ctrl-C, a failed role) each role has this long to end before it is killed "
+                        "(default: %(default)s)")
     p.add_argument("--ssh-config", help="ssh: your client config (default ~/.ssh/config), read before the launcher's "
                                         "StrictHostKeyChecking accept-new, e.g. with IdentityFile and User")
     p.add_argument("command", nargs=argparse.REMAINDER, help="the worker command, after --")
@@ -66,7 +70,7 @@ def main(argv=None):
     env[LAUNCH_ENV] = prefix
     raise SystemExit(launch(args.command, args.num_workers, args.num_servers, args.launcher, args.hostfile, env,
                             args.sync_dst_dir, args.host_ip, args.port, args.ssh_config,
-                            resume_hint=lambda: resume_hint(args.command, prefix)))
+                            resume_hint=lambda: resume_hint(args.command, prefix), stop_grace=args.stop_grace))
 
 
 def parse_env(pairs):

@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 
 from .. import threads
 from ..errors import JobError, UserError
+from ..recipes import STOP_GRACE, STOP_GRACE_ENV
 
 POLL_SECONDS = 0.5
-STOP_GRACE = 10     # SIGTERM, then this many seconds, then SIGKILL
 PASSED_ENV = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", threads.OPENMP_ENV, "LD_LIBRARY_PATH", "DMLC_INTERFACE",
               "PYTHONPATH")
 MARKER = "GLUON_RESNET_JOB"  # set on every role: what is left of a job on this host can be found
@@ -411,11 +411,13 @@ BACKENDS = {b.name: b for b in (Local, Ssh, Mpi, Slurm)}
 class Job:
     """The roles of one dist kvstore job, watched together."""
 
-    def __init__(self, workers, servers, root_uri, root_port, env=None, log=print, resume_hint=None):
-        self.roles, self.log, self.resume_hint = [], log, resume_hint
+    def __init__(self, workers, servers, root_uri, root_port, env=None, log=print, resume_hint=None,
+                 grace=STOP_GRACE):
+        self.roles, self.log, self.resume_hint, self.grace = [], log, resume_hint, grace
         self.id = uuid.uuid4().hex[:12]
         self.base = {"DMLC_PS_ROOT_URI": root_uri, "DMLC_PS_ROOT_PORT": str(root_port),
                      "DMLC_NUM_WORKER": str(workers), "DMLC_NUM_SERVER": str(servers), MARKER: self.id,
+                     STOP_GRACE_ENV: str(grace),
                      **{k: os.environ[k] for k in PASSED_ENV if k in os.environ}, **(env or {})}
 
     def env(self, role, host):
@@ -433,11 +435,12 @@ class Job:
         argv, env, where, death = backend.task(self, env, command, host, ssh_port)
         self._start(name, where, argv, env, death, backend.silent(host, ssh_port))
 
-    def stop(self, grace=STOP_GRACE):
-        """SIGTERM every role still running, SIGKILL what is left after `grace` seconds; then cancel the
+    def stop(self, grace=None):
+        """SIGTERM every role still running, SIGKILL what is left after `grace` seconds (default: the job's
+        stop grace); then cancel the
         job's Slurm jobs and end any process of the job still on this host (an mpirun task has its own
         process group and may outlive mpirun by a moment)."""
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5)):
+        for sig, wait in ((signal.SIGTERM, self.grace if grace is None else grace), (signal.SIGKILL, 5)):
             alive = [r for r in self.roles if r.proc.poll() is None]
             for r in alive:
                 try:
@@ -519,12 +522,13 @@ def job_processes(job_id):
 
 
 def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=None, sync_dst_dir=None,
-           host_ip=None, port=None, ssh_config=None, log=print, resume_hint=None):
+           host_ip=None, port=None, ssh_config=None, log=print, resume_hint=None, stop_grace=STOP_GRACE):
     """Run `command` as the workers of a dist kvstore job, each role started by the `launcher` backend
     (BACKENDS); return the job's exit code (0 when all finished). `resume_hint()` says how to go on,
     printed when the job fails. ssh (the ssh launcher and --sync-dst-dir's rsync) reads `ssh_config`
     (default ~/.ssh/config), then the system's, then the launcher's defaults (ssh_config_file); each host
-    is logged in to once before anything starts."""
+    is logged in to once before anything starts. After SIGTERM each role has `stop_grace` seconds to end
+    before SIGKILL."""
     if launcher not in BACKENDS:
         raise UserError(f"--launcher must be one of {', '.join(BACKENDS)}, not {launcher!r}")
     hosts = read_hostfile(hostfile) if hostfile else None
@@ -539,7 +543,7 @@ def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=N
         if sync_dst_dir and hosts:
             sync(hosts, config, sync_dst_dir)
         job = Job(workers, servers, root, port or free_port("127.0.0.1" if _is_loopback(root) else ""), env, log,
-                  resume_hint)
+                  resume_hint, stop_grace)
         # A server is MXNet imported with its role (through the compat module, as everywhere); the scheduler,
         # which only connects the roles, runs from libmxnet.so alone (cluster/scheduler.py).
         serve = [sys.executable, "-c", "import gluon_resnet.compat"]

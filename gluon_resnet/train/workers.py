@@ -20,11 +20,11 @@ import numpy as np
 
 from ..compat import barrier, broadcast_now, mx
 from ..errors import Command, JobError, UserError
+from ..recipes import STOP_GRACE, STOP_GRACE_ENV
 
 SYNC_KVSTORES = ("dist_sync", "dist_device_sync")
 DIST_ENV = ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT", "DMLC_NUM_SERVER", "DMLC_NUM_WORKER")
 CHECKSUM_KEY = 2 ** 30  # a kvstore key no parameter uses (gluon.Trainer numbers them from 0)
-HARD_EXIT_SECONDS = 10  # a dist worker that got SIGTERM / Ctrl-C ends within this, even when blocked
 
 
 class WorkerGroup:
@@ -68,8 +68,15 @@ class WorkerGroup:
 
     @property
     def hard_exit_after(self):
-        """A dist worker blocked in the kvstore never returns to Python: StopSignals' alarm ends it."""
-        return HARD_EXIT_SECONDS if self.dist else None
+        """A dist worker blocked in the kvstore never returns to Python: StopSignals' alarm ends it this many
+        seconds after SIGTERM or Ctrl-C (the job's stop grace, which the launcher passes in STOP_GRACE_ENV)."""
+        if not self.dist:
+            return None
+        value = os.environ.get(STOP_GRACE_ENV, str(STOP_GRACE))
+        if not value.isdigit() or int(value) < 1:
+            raise UserError(f"{STOP_GRACE_ENV}={value!r}: give a whole number of seconds, at least 1 "
+                            f"(launch.py --stop-grace sets it)")
+        return int(value)
 
     def start(self, trainer):
         """Before the first step: every worker holds rank 0's parameters. gluon.Trainer broadcasts them

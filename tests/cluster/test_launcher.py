@@ -120,11 +120,16 @@ def _no_job_outlives_its_test():
                 pass
 
 
+# The seconds a role has after SIGTERM in the tests' jobs (launch.py --stop-grace; 10 by default): the
+# tests that stop a job wait for it.
+GRACE = 2
+
+
 def _start(tmp_path, data_dir, *launch_args, epochs=100, env=None):
-    """launch.py -n 2 training the digits for `epochs`, returned once epoch 1 is saved."""
+    """launch.py -n 2 --stop-grace GRACE training the digits for `epochs`, returned once epoch 1 is saved."""
     mark = f"{os.getpid()}-{time.time()}"
     save = tmp_path / "run"
-    cmd = [sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--env",
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--stop-grace", str(GRACE), "--env",
            f"GLUON_RESNET_TEST_JOB={mark}", *launch_args, "--", sys.executable,
            os.path.join(ROOT, "tools", "train.py"),
            "--kv-store", "dist_sync", "--data-dir", data_dir, "--n", "1", "--batch-size", "32",
@@ -157,14 +162,14 @@ def test_a_killed_role_ends_the_job_and_resume_works(tmp_path, packed_digits, vi
     assert code != 0 and f"{victim} " in text and "was killed by SIGKILL; stopped the whole job" in text
     hint = re.search(r"Resume with: (.*)", text).group(1)
     py = python()  # the interpreter that ran the tools: the hint runs as printed
-    assert hint == (f"{py} tools/launch.py -n 2 --env GLUON_RESNET_TEST_JOB={mark} -- {py} tools/train.py "
-                    f"--save-dir {save} --resume")
+    assert hint == (f"{py} tools/launch.py -n 2 --stop-grace {GRACE} --env GLUON_RESNET_TEST_JOB={mark} -- {py} "
+                    f"tools/train.py --save-dir {save} --resume")
     print(f"{victim} killed: launcher ended {took:.1f} s later")
     done = max(int(f[11:15]) for f in os.listdir(save) if f.startswith("checkpoint-") and f.endswith(".json"))
     state = json.load(open(save / f"checkpoint-{done:04d}.json"))  # rank 0's last checkpoint is complete
     # train.py prints the same text, generated from the same saved config.
     from gluon_resnet.train.config import TrainConfig
-    launch = f"{py} tools/launch.py -n 2 --env GLUON_RESNET_TEST_JOB={mark} --"
+    launch = f"{py} tools/launch.py -n 2 --stop-grace {GRACE} --env GLUON_RESNET_TEST_JOB={mark} --"
     assert TrainConfig.from_dict(state["config"]).resume_command(launch).shown(words) == hint
     # The hint, run as printed, only a longer run asked for.
     r = subprocess.run(f"{hint} --num-epochs {done + 1}", shell=True, capture_output=True, text=True, timeout=300,
@@ -178,6 +183,7 @@ def test_sigterm_to_the_launcher_ends_every_role(tmp_path, packed_digits):
     proc, mark, _ = _start(tmp_path, packed_digits, env=unset)
     envs = _job_pids(mark, with_env=True).values()
     assert {e["DMLC_ROLE"] for e in envs} >= {"scheduler", "server", "worker"}
+    assert {e["GLUON_RESNET_STOP_GRACE"] for e in envs} == {str(GRACE)}  # --stop-grace reaches every role
     # Two local workers share the cores: each gets half (the user set no thread count).
     from gluon_resnet.threads import cores
     assert {e["OMP_NUM_THREADS"] for e in envs if e["DMLC_ROLE"] == "worker"} == {str(max(1, cores() // 2))}
