@@ -46,8 +46,31 @@ class JobFailed(JobError):
     exit_code = 1
 
 
-def free_port(host="127.0.0.1"):
-    with socket.socket() as s:
+def _ephemeral_ports():
+    """The range the kernel hands out for outgoing connections and port-0 binds (Linux's default 32768-60999)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = map(int, f.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def free_port(host="127.0.0.1", tries=100):
+    """A port nothing is bound to on `host`, from 10000 up and outside the kernel's ephemeral range: between
+    this check and the scheduler's bind, a port of that range can go to anyone's outgoing connection (srun's,
+    ssh's, the roles' own ps-lite sockets), and the scheduler then failed with ps-lite's "bind failed"."""
+    import random
+    low, high = _ephemeral_ports()
+    candidates = [*range(10000, low), *range(max(10000, high + 1), 65536)]
+    for port in random.sample(candidates, min(tries, len(candidates))):
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # a crowded machine: any port the kernel gives
         s.bind((host, 0))
         return s.getsockname()[1]
 

@@ -4,6 +4,7 @@ import os
 import pathlib
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -78,6 +79,17 @@ def test_two_workers_of_64_move_the_weights_as_one_process_of_128(tmp_path, pack
     print(f"weight change: 2 workers x 64 {moved['two']:.4f}, 1 process x 128 {moved['one']:.4f}, "
           f"ratio {moved['two'] / moved['one']:.3f}")
     assert 0.8 < moved["two"] / moved["one"] < 1.25  # W times too large gave 1.89
+
+
+def test_the_scheduler_port_is_never_one_the_kernel_hands_out():
+    """ps-lite's scheduler failed with "bind failed" when srun's outgoing connections took its port first."""
+    from gluon_resnet.cluster.launcher import _ephemeral_ports, free_port
+    low, high = _ephemeral_ports()
+    for _ in range(20):
+        port = free_port()
+        assert port >= 10000 and not low <= port <= high, port
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
 
 
 def test_launch_needs_a_command():
@@ -252,7 +264,6 @@ def test_hostfile_format(tmp_path):
 def test_ssh_launcher_trains_through_a_real_sshd_on_hosts_named_as_clusters_name_them(tmp_path, packed_digits, sshd):
     """A hostfile of names (not addresses): ps-lite binds DMLC_NODE_HOST, so each name must become an
     address; the roles go to the hosts in turn, so both names carry a role. No --host-ip either."""
-    import socket
     config, port = sshd
     hosts = tmp_path / "hosts"
     hosts.write_text(f"localhost:{port}\n{socket.gethostname()}:{port}\n")
@@ -472,7 +483,6 @@ def test_cluster_launcher_trains(cluster, tmp_path, packed_digits):
 @pytest.mark.slow
 def test_cluster_launcher_trains_on_hosts_named_in_a_hostfile(cluster, tmp_path, packed_digits):
     """mpi: `localhost` and this host's name; slurm: its node by name (--nodelist). No --host-ip."""
-    import socket
     launcher, env, _ = cluster
     hosts = tmp_path / "hosts"
     node = subprocess.run(["hostname", "-s"], capture_output=True, text=True).stdout.strip()
@@ -488,7 +498,6 @@ def test_cluster_launcher_trains_on_hosts_named_in_a_hostfile(cluster, tmp_path,
 
 
 def test_host_names_become_addresses_and_a_name_that_does_not_resolve_is_one_line(tmp_path):
-    import socket
 
     from gluon_resnet.cluster.launcher import node_addresses
     here = socket.gethostname()
