@@ -21,11 +21,12 @@ def _epoch(it):
 
 
 def _locate(crop, windows):
-    """(record, dy, dx, flipped) of the window equal to `crop` (CHW), or None."""
+    """(record, dy, dx, flipped) of the first window equal to `crop` (CHW), or None. The windows whose first
+    row of channel 0 matches are compared whole."""
     for flipped, c in ((False, crop), (True, crop[:, :, ::-1])):
-        hit = np.argwhere(np.all(np.abs(windows - c) < 1e-3, axis=(3, 4, 5)))
-        if len(hit):
-            return (*hit[0], flipped)
+        for hit in np.argwhere(np.all(np.abs(windows[:, :, :, 0, 0, :] - c[0, 0]) < 1e-3, axis=-1)):
+            if np.all(np.abs(windows[tuple(hit)] - c) < 1e-3):
+                return (*hit, flipped)
     return None
 
 
