@@ -8,12 +8,11 @@ entry of `NUMPY_NAMES` says which numpy releases lack the name and what in MXNet
 without it) and behaves as the old numpy's did.
 
 Every process the project starts that uses MXNet's Python package imports it through this module: the
-tools, the server roles of a distributed job (`python -c "import gluon_resnet.compat"`) and the
-benchmark's subprocesses. (The packer's workers do not use MXNet; a job's scheduler calls libmxnet.so
-directly: cluster/scheduler.py.)
+tools and the benchmark's subprocesses. (The packer's workers do not use MXNet; a distributed job's
+scheduler and servers call libmxnet.so directly: cluster/kvstore_role.py.)
 
-It also loads Intel's OpenMP runtime ahead of MXNet when it is installed (`OPENMP` names the runtime
-in use; GLUON_RESNET_OPENMP=gnu keeps libgomp).
+It also loads Intel's OpenMP runtime ahead of MXNet when it is installed (native.py; `OPENMP` names the
+runtime in use; GLUON_RESNET_OPENMP=gnu keeps libgomp).
 """
 import importlib
 import importlib.abc
@@ -24,6 +23,8 @@ import types
 from dataclasses import dataclass
 
 import numpy as np
+
+from .native import intel_openmp_library, load_openmp
 
 
 def _version(text):
@@ -163,53 +164,6 @@ class _OnnxMappingFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 SYSTEM_LIBRARIES = {"libgomp.so.1": "libgomp1", "libquadmath.so.0": "libquadmath0"}
 
 
-# ---------------------------------------------------------------- the OpenMP runtime
-# libmxnet.so calls OpenMP through libgomp's ABI. Once an ImageRecordIter's decoding threads exist, libgomp
-# manages more threads than there are cores and drops its spin-wait to 100 polls, so every parallel region
-# of the step pays a futex wake: the epoch ran at 0.86-0.88 of the step alone (docs/performance.md).
-# Intel's runtime (the intel-openmp wheel) implements the same ABI without that throttle; loaded with
-# RTLD_GLOBAL before libmxnet.so, it answers libmxnet.so's calls. Both runtimes train bit for bit alike.
-def intel_openmp_library():
-    """The path of libiomp5.so from the installed intel-openmp wheel, or None."""
-    from importlib import metadata
-    try:
-        files = metadata.files("intel-openmp") or []
-    except metadata.PackageNotFoundError:
-        return None
-    found = [f.locate() for f in files if f.name == "libiomp5.so"]
-    return str(found[0].resolve()) if found and found[0].exists() else None
-
-
-def _load_openmp():
-    """Load the OpenMP runtime $GLUON_RESNET_OPENMP names (default intel) ahead of libmxnet.so; return the
-    name of the one MXNet will run on."""
-    import ctypes
-    import os
-
-    from .threads import OPENMP_RUNTIMES, openmp_choice
-    choice = openmp_choice()
-    if choice == "gnu" or "mxnet" in sys.modules:  # imported before us: already bound to libgomp
-        return OPENMP_RUNTIMES["gnu"]
-    path = intel_openmp_library()
-    if path is None:
-        return f"{OPENMP_RUNTIMES['gnu']} (intel-openmp is not installed)"
-    # A copy already loaded (an MKL numpy's, say) is made global instead: a second one would end the
-    # process (OMP Error #15).
-    loaded = _mapped("libiomp5.so")
-    ctypes.CDLL(loaded or path, mode=ctypes.RTLD_GLOBAL | (os.RTLD_NOLOAD if loaded else 0))
-    return OPENMP_RUNTIMES["intel"]
-
-
-def _mapped(name):
-    """The path of the shared library `name` if it is mapped into this process, else None."""
-    try:
-        with open("/proc/self/maps") as f:
-            paths = [line.split(None, 5)[-1].strip() for line in f if line.rstrip().endswith("/" + name)]
-    except OSError:
-        return None
-    return paths[0] if paths else None
-
-
 def _import_mxnet():
     """`import mxnet`, with a missing piece of the installation said in one line (SetupError)."""
     from .errors import SetupError
@@ -233,7 +187,7 @@ def _import_mxnet():
 RESTORED = restore_numpy()
 if not any(isinstance(f, _OnnxMappingFinder) for f in sys.meta_path):
     sys.meta_path.append(_OnnxMappingFinder())
-OPENMP = _load_openmp()
+OPENMP = load_openmp()
 mx = _import_mxnet()
 
 

@@ -1,4 +1,4 @@
-"""The package's imports run one way: leaves (compat, errors, fileio, recipes, threads) at the bottom,
+"""The package's imports run one way: leaves (compat, errors, fileio, native, recipes, threads) at the bottom,
 then model, data, train, cluster and deploy, with cli on top; a module imports from its own subpackage or
 from a lower one, never from above, and no modules import each other in a circle."""
 import ast

@@ -567,11 +567,9 @@ def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=N
             sync(hosts, config, sync_dst_dir)
         job = Job(workers, servers, root, port or free_port("127.0.0.1" if _is_loopback(root) else ""), env, log,
                   resume_hint, stop_grace)
-        # A server is MXNet imported with its role (through the compat module, as everywhere); the scheduler,
-        # which only connects the roles, runs from libmxnet.so alone (cluster/scheduler.py).
-        serve = [sys.executable, "-c", "import gluon_resnet.compat"]
-        schedule = [sys.executable, "-m", "gluon_resnet.cluster.scheduler"]
-        job.start(Local(os.getcwd()), "scheduler", "scheduler", schedule)  # on this machine, as MXNet's tracker does
+        # The scheduler and the servers run from libmxnet.so (cluster/kvstore_role.py).
+        serve = [sys.executable, "-m", "gluon_resnet.cluster.kvstore_role"]
+        job.start(Local(os.getcwd()), "scheduler", "scheduler", serve)  # on this machine, as MXNet's tracker does
         addresses = node_addresses(hosts, root) if hosts else {}
         for i in range(servers + workers):
             role, k = ("server", i) if i < servers else ("worker", i - servers)

@@ -1,7 +1,9 @@
 """A dist_sync worker for tests/train/test_workers.py: three training steps of a ResNet-8 on known batches.
 
 Worker r takes its slice of each global batch (the same batches test_workers.py steps on in one
-process) and saves its parameters to OUT/rank<r>.params. Run by tools/launch.py."""
+process) and saves its parameters to OUT/rank<r>.params. With a second argument `servers`, the servers run
+the optimizer (update_on_kvstore=True, as MXNet's Module does on dist kvstores) instead of the workers.
+Run by tools/launch.py: dist_steps.py OUT [servers]."""
 import sys
 
 import numpy as np
@@ -10,7 +12,7 @@ from gluon_resnet.compat import mx
 from gluon_resnet.model.resnet import ModelSpec
 from gluon_resnet.recipes import RECIPES
 from gluon_resnet.train.config import TrainConfig
-from gluon_resnet.train.training import make_trainer, train_step
+from gluon_resnet.train.training import make_scheduler, make_trainer, train_step
 from gluon_resnet.train.workers import WorkerGroup
 
 GLOBAL_BATCH, STEPS = 16, 3
@@ -32,8 +34,13 @@ def build():
 if __name__ == "__main__":
     group = WorkerGroup("dist_sync", [mx.cpu()])
     net = build()
-    trainer = make_trainer(net, CFG, 10, group)
-    group.start(trainer)
+    if sys.argv[2:] == ["servers"]:  # MXNet's own flow: the first step sends the optimizer, rescaled, to the servers
+        trainer = mx.gluon.Trainer(net.collect_params(), "sgd", {
+            "learning_rate": CFG.lr, "momentum": CFG.mom, "wd": CFG.wd, "lr_scheduler": make_scheduler(CFG, 10)},
+            kvstore=group.kvstore, update_on_kvstore=True)
+    else:
+        trainer = make_trainer(net, CFG, 10, group)
+        group.start(trainer)
     per_worker = GLOBAL_BATCH // group.size
     mine = slice(group.rank * per_worker, (group.rank + 1) * per_worker)
     loss = mx.gluon.loss.SoftmaxCrossEntropyLoss()

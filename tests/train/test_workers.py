@@ -45,10 +45,13 @@ def _trainable(net):
 
 
 @pytest.mark.slow
-def test_two_dist_sync_workers_step_like_one_process_on_their_union(tmp_path):
+@pytest.mark.parametrize("updates_on", ["workers", "servers"])
+def test_two_dist_sync_workers_step_like_one_process_on_their_union(tmp_path, updates_on):
+    """train.py's workers update on themselves; a worker script may leave the optimizer to the servers
+    (update_on_kvstore=True), which then import MXNet's Python API to run it (cluster/kvstore_role.py)."""
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--",
-                        sys.executable, os.path.join(ROOT, "tests", "helpers", "dist_steps.py"), str(tmp_path)],
-                       capture_output=True, text=True, timeout=300)
+                        sys.executable, os.path.join(ROOT, "tests", "helpers", "dist_steps.py"), str(tmp_path),
+                        updates_on], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     ref = _one_process_on_the_union()
     init = _trainable(dist_steps.build())
