@@ -17,7 +17,6 @@ import ctypes
 import importlib.util
 import os
 import pickle
-import sys
 
 OPTIMIZER_COMMAND = 0  # MXNet's kvstore_server.py: the body is a pickled optimizer
 
@@ -72,4 +71,3 @@ class Role:
 
 if __name__ == "__main__":
     Role().run()
-    sys.exit(0)

@@ -460,9 +460,8 @@ class Job:
 
     def stop(self, grace=None):
         """SIGTERM every role still running, SIGKILL what is left after `grace` seconds (default: the job's
-        stop grace); then cancel the
-        job's Slurm jobs and end any process of the job still on this host (an mpirun task has its own
-        process group and may outlive mpirun by a moment)."""
+        stop grace); then cancel the job's Slurm jobs and end any process of the job still on this host (an
+        mpirun task has its own process group and may outlive mpirun by a moment)."""
         for sig, wait in ((signal.SIGTERM, self.grace if grace is None else grace), (signal.SIGKILL, 5)):
             alive = [r for r in self.roles if r.proc.poll() is None]
             for r in alive:

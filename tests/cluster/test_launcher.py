@@ -498,7 +498,6 @@ def test_cluster_launcher_trains_on_hosts_named_in_a_hostfile(cluster, tmp_path,
 
 
 def test_host_names_become_addresses_and_a_name_that_does_not_resolve_is_one_line(tmp_path):
-
     from gluon_resnet.cluster.launcher import node_addresses
     here = socket.gethostname()
     assert node_addresses([("localhost", 22), (here, 22)], "127.0.0.1") == {"localhost": "127.0.0.1",

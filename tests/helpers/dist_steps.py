@@ -12,7 +12,7 @@ from gluon_resnet.compat import mx
 from gluon_resnet.model.resnet import ModelSpec
 from gluon_resnet.recipes import RECIPES
 from gluon_resnet.train.config import TrainConfig
-from gluon_resnet.train.training import make_scheduler, make_trainer, train_step
+from gluon_resnet.train.training import make_trainer, train_step
 from gluon_resnet.train.workers import WorkerGroup
 
 GLOBAL_BATCH, STEPS = 16, 3
@@ -26,20 +26,22 @@ def batches():
                mx.nd.array(rng.randint(0, 10, GLOBAL_BATCH)))
 
 
+class ServersUpdate(WorkerGroup):
+    """The servers run the optimizer (MXNet's own flow: the first step sends it, rescaled, to them)."""
+    update_on_kvstore = True
+
+
 def build():
     mx.random.seed(1)
     return ModelSpec("cifar", 1).build(ctx=[mx.cpu()])
 
 
 if __name__ == "__main__":
-    group = WorkerGroup("dist_sync", [mx.cpu()])
+    servers = sys.argv[2:] == ["servers"]
+    group = (ServersUpdate if servers else WorkerGroup)("dist_sync", [mx.cpu()])
     net = build()
-    if sys.argv[2:] == ["servers"]:  # MXNet's own flow: the first step sends the optimizer, rescaled, to the servers
-        trainer = mx.gluon.Trainer(net.collect_params(), "sgd", {
-            "learning_rate": CFG.lr, "momentum": CFG.mom, "wd": CFG.wd, "lr_scheduler": make_scheduler(CFG, 10)},
-            kvstore=group.kvstore, update_on_kvstore=True)
-    else:
-        trainer = make_trainer(net, CFG, 10, group)
+    trainer = make_trainer(net, CFG, 10, group)
+    if not servers:
         group.start(trainer)
     per_worker = GLOBAL_BATCH // group.size
     mine = slice(group.rank * per_worker, (group.rank + 1) * per_worker)
