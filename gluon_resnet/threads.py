@@ -1,8 +1,11 @@
-"""MXNet's CPU thread count, set where a program starts.
+"""MXNet's CPU threads, set where a program starts.
 
 MXNet's CPU build gives OpenMP half the processors on x86 (one thread on a 2-core machine); using them
-all is worth 1.7-1.9x here. MXNet reads the setting once, when it is imported, so a program calls
-`use_all_cores()` before anything imports mxnet. The library itself never changes the environment.
+all is worth 1.7-1.9x here. Intel OpenMP keeps an idle thread spinning for 200 ms before it sleeps
+(KMP_BLOCKTIME): processes that share cores (several workers on one host, a kvstore server beside them)
+then spend them waiting; 1 ms gives them back (docs/performance.md has the measurement). The runtime reads
+both when MXNet is imported, so a program calls `use_all_cores()` before anything imports mxnet; importing
+the library changes nothing.
 """
 import os
 import sys
@@ -28,17 +31,27 @@ def cores():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-_USER_CHOSE = "OMP_NUM_THREADS" in os.environ or "MXNET_OMP_MAX_THREADS" in os.environ
+COUNT_ENV = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS")
+BLOCKTIME_ENV, BLOCKTIME_MS = "KMP_BLOCKTIME", "1"
+# The thread settings the user gave this program, before it changed anything.
+_USER_SET = {name: os.environ[name] for name in (*COUNT_ENV, BLOCKTIME_ENV) if name in os.environ}
 
 
 def user_chose():
     """Whether the user set the thread count (before this program changed anything)."""
-    return _USER_CHOSE
+    return any(name in _USER_SET for name in COUNT_ENV)
+
+
+def user_settings():
+    """{variable: value} of the thread settings the user gave this program (a launcher passes these on)."""
+    return dict(_USER_SET)
 
 
 def use_all_cores():
-    """Set OMP_NUM_THREADS to every core unless the user chose (OMP_NUM_THREADS, MXNET_OMP_MAX_THREADS)."""
-    if "OMP_NUM_THREADS" in os.environ or "MXNET_OMP_MAX_THREADS" in os.environ:
+    """Unless the user set them: OMP_NUM_THREADS to every core (unless MXNET_OMP_MAX_THREADS is set), and
+    KMP_BLOCKTIME to 1 ms."""
+    os.environ.setdefault(BLOCKTIME_ENV, BLOCKTIME_MS)
+    if any(name in os.environ for name in COUNT_ENV):
         return
     if "mxnet" in sys.modules:  # too late: MXNet read it at import
         warnings.warn("mxnet was imported before use_all_cores(), so its CPU operators use half the cores; "

@@ -1,4 +1,4 @@
-"""MXNet's CPU thread count: set by the programs (tools, demo), never by importing the library."""
+"""MXNet's CPU threads: set by the programs (tools, demo), never by importing the library."""
 import os
 import subprocess
 import sys
@@ -35,3 +35,19 @@ def test_tools_set_it_before_mxnet_loads():
             "main_guard(lambda: __import__('gluon_resnet.compat'))()")
     r = _run(code)
     assert r.returncode == 0 and r.stdout.strip() == str(len(os.sched_getaffinity(0)))
+
+
+def test_idle_openmp_threads_give_their_core_back_after_1_ms_unless_the_user_says():
+    """What Intel OpenMP itself reports (kmp_get_blocktime) in a program, as MXNet runs on it."""
+    code = ("import ctypes, sys; sys.argv = ['x']; from gluon_resnet.cli import main_guard; "
+            "from gluon_resnet.native import intel_openmp_library; "
+            "main_guard(lambda: __import__('gluon_resnet.compat'))(); "
+            "print(ctypes.CDLL(intel_openmp_library()).kmp_get_blocktime())")
+    env = {k: v for k, v in os.environ.items() if k != "KMP_BLOCKTIME"}
+    for given, expected in ((None, "1"), ("50", "50")):
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                           env={**env, "KMP_BLOCKTIME": given} if given else env)
+        assert r.returncode == 0 and r.stdout.strip() == expected, (given, r.stdout, r.stderr[-500:])
+    library = code.replace("main_guard(lambda: __import__('gluon_resnet.compat'))()", "import gluon_resnet.compat")
+    r = subprocess.run([sys.executable, "-c", library], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert r.returncode == 0 and r.stdout.strip() == "200"  # Intel's default: importing the library sets nothing

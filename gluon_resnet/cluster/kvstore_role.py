@@ -36,9 +36,11 @@ def mxnet_library():
 class Role:
     def __init__(self):
         from ..native import load_openmp
+        from ..threads import use_all_cores
         self.role = os.environ.get("DMLC_ROLE")
         if self.role not in ("scheduler", "server"):
             raise SystemExit(f"error: DMLC_ROLE={self.role!r}: this runs a scheduler or a server")
+        use_all_cores()  # as every program does before MXNet's library loads
         load_openmp()
         self.lib = ctypes.CDLL(mxnet_library(), ctypes.RTLD_LOCAL)
         self.lib.MXGetLastError.restype = ctypes.c_char_p

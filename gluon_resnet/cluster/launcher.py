@@ -37,8 +37,9 @@ from ..errors import JobError, UserError
 from ..recipes import STOP_GRACE, STOP_GRACE_ENV
 
 POLL_SECONDS = 0.5
-PASSED_ENV = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", threads.OPENMP_ENV, "LD_LIBRARY_PATH", "DMLC_INTERFACE",
-              "PYTHONPATH")
+# Passed on to every role when set here. Thread settings only when the user set them (threads.user_settings):
+# each host's program picks its own defaults for its cores.
+PASSED_ENV = (threads.OPENMP_ENV, "LD_LIBRARY_PATH", "DMLC_INTERFACE", "PYTHONPATH")
 MARKER = "GLUON_RESNET_JOB"  # set on every role: what is left of a job on this host can be found
 
 
@@ -441,7 +442,8 @@ class Job:
         self.base = {"DMLC_PS_ROOT_URI": root_uri, "DMLC_PS_ROOT_PORT": str(root_port),
                      "DMLC_NUM_WORKER": str(workers), "DMLC_NUM_SERVER": str(servers), MARKER: self.id,
                      STOP_GRACE_ENV: str(grace),
-                     **{k: os.environ[k] for k in PASSED_ENV if k in os.environ}, **(env or {})}
+                     **{k: os.environ[k] for k in PASSED_ENV if k in os.environ}, **threads.user_settings(),
+                     **(env or {})}
 
     def env(self, role, host):
         return {**self.base, "DMLC_ROLE": role, "DMLC_NODE_HOST": host}

@@ -288,14 +288,20 @@ def test_cluster_launchers_say_what_is_missing(launcher, tool, tmp_path):
 
 
 def test_ssh_job_ends_everywhere_when_a_remote_worker_dies(tmp_path, packed_digits, sshd):
-    """The remote roles (here: processes under the loopback sshd) end with the job: none is left."""
+    """The remote roles (here: processes under the loopback sshd) end with the job: none is left. They get
+    no thread settings from the launcher's host: each program sets its own host's."""
     config, port = sshd
     hosts = tmp_path / "hosts"
     hosts.write_text(f"127.0.0.1:{port}\n")
+    unset = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "KMP_BLOCKTIME")}
     proc, mark, _ = _start(tmp_path, packed_digits, "-H", str(hosts), "--launcher", "ssh", "--ssh-config", config,
-                           "--host-ip", "127.0.0.1")
-    roles = _job_pids(mark)
+                           "--host-ip", "127.0.0.1", env=unset)
+    envs = _job_pids(mark, with_env=True)
+    roles = {pid: env["DMLC_ROLE"] for pid, env in envs.items()}
     assert set(roles.values()) == {"scheduler", "server", "worker"}
+    passed = {(env["DMLC_ROLE"], k) for env in envs.values() for k in ("OMP_NUM_THREADS", "KMP_BLOCKTIME")
+              if k in env and env["DMLC_ROLE"] != "scheduler"}  # the scheduler runs on the launcher's host
+    assert not passed, passed
     os.kill(next(p for p, r in roles.items() if r == "worker"), signal.SIGKILL)
     code, text, took = _ends_and_leaves_nothing(proc, mark, 60)
     assert code == 1 and re.search(r"worker \d on 127.0.0.1 exited with 255; stopped the whole job", text)  # ssh's 255
