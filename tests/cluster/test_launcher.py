@@ -16,6 +16,8 @@ from gluon_resnet.cli.hints import python, words
 from gluon_resnet.train.training import iters_per_epoch
 
 from conftest import ROOT, start_sshd
+from jobs import GRACE, ends_and_leaves_nothing, job_pids, start_job
+from jobs import no_job_outlives_its_test  # noqa: F401 (an autouse fixture)
 
 
 @pytest.mark.slow
@@ -100,77 +102,12 @@ def test_launch_needs_a_command():
 
 # ---------------------------------------------------------------- failures end the whole job
 
-def _job_pids(mark, with_env=False):
-    """{pid: DMLC_ROLE (or its whole environment)} of every live process carrying this job's marker."""
-    found = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            env = dict(v.split("=", 1) for v in open(f"/proc/{pid}/environ").read().split("\0") if "=" in v)
-        except OSError:
-            continue
-        if env.get("GLUON_RESNET_TEST_JOB") == mark:
-            found[int(pid)] = env.get("DMLC_ROLE") if not with_env else env
-    return found
-
-
-_STARTED = []
-
-
-@pytest.fixture(autouse=True)
-def _no_job_outlives_its_test():
-    """A failing test must not leave its job training in the background (it would slow every later one)."""
-    yield
-    while _STARTED:
-        proc, mark = _STARTED.pop()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for pid in _job_pids(mark):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
-# The seconds a role has after SIGTERM in the tests' jobs (launch.py --stop-grace; 10 by default): the
-# tests that stop a job wait for it.
-GRACE = 2
-
-
-def _start(tmp_path, data_dir, *launch_args, epochs=100, env=None):
-    """launch.py -n 2 --stop-grace GRACE training the digits for `epochs`, returned once epoch 1 is saved."""
-    mark = f"{os.getpid()}-{time.time()}"
-    save = tmp_path / "run"
-    cmd = [sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--stop-grace", str(GRACE), "--env",
-           f"GLUON_RESNET_TEST_JOB={mark}", *launch_args, "--", sys.executable,
-           os.path.join(ROOT, "tools", "train.py"),
-           "--kv-store", "dist_sync", "--data-dir", data_dir, "--n", "1", "--batch-size", "32",
-           "--num-epochs", str(epochs), "--save-dir", str(save)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    _STARTED.append((proc, mark))
-    deadline = time.time() + 120
-    while not (save / "checkpoint-0001.json").exists():  # training is under way on both workers
-        assert proc.poll() is None and time.time() < deadline, proc.communicate()
-        time.sleep(0.2)
-    return proc, mark, save
-
-
-def _ends_and_leaves_nothing(proc, mark, limit):
-    start = time.time()
-    out, err = proc.communicate(timeout=limit + 30)
-    took = time.time() - start
-    assert took < limit, (took, err[-2000:])
-    time.sleep(0.5)
-    assert _job_pids(mark) == {}, "processes of the job are still running"
-    return proc.returncode, out + err, took
-
-
 @pytest.mark.parametrize("victim", ["worker", "server"])
 def test_a_killed_role_ends_the_job_and_resume_works(tmp_path, packed_digits, victim):
-    proc, mark, save = _start(tmp_path, packed_digits)
-    pid = next(p for p, role in _job_pids(mark).items() if role == victim)
+    proc, mark, save = start_job(tmp_path, packed_digits)
+    pid = next(p for p, role in job_pids(mark).items() if role == victim)
     os.kill(pid, signal.SIGKILL)
-    code, text, took = _ends_and_leaves_nothing(proc, mark, 60)
+    code, text, took = ends_and_leaves_nothing(proc, mark, 60)
     assert code != 0 and f"{victim} " in text and "was killed by SIGKILL; stopped the whole job" in text
     hint = re.search(r"Resume with: (.*)", text).group(1)
     py = python()  # the interpreter that ran the tools: the hint runs as printed
@@ -192,33 +129,33 @@ def test_a_killed_role_ends_the_job_and_resume_works(tmp_path, packed_digits, vi
 
 def test_sigterm_to_the_launcher_ends_every_role(tmp_path, packed_digits):
     unset = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS")}
-    proc, mark, _ = _start(tmp_path, packed_digits, env=unset)
-    envs = _job_pids(mark, with_env=True).values()
+    proc, mark, _ = start_job(tmp_path, packed_digits, env=unset)
+    envs = job_pids(mark, with_env=True).values()
     assert {e["DMLC_ROLE"] for e in envs} >= {"scheduler", "server", "worker"}
     assert {e["GLUON_RESNET_STOP_GRACE"] for e in envs} == {str(GRACE)}  # --stop-grace reaches every role
     # Two local workers share the cores: each gets half (the user set no thread count).
     from gluon_resnet.threads import cores
     assert {e["OMP_NUM_THREADS"] for e in envs if e["DMLC_ROLE"] == "worker"} == {str(max(1, cores() // 2))}
     proc.send_signal(signal.SIGTERM)
-    code, text, took = _ends_and_leaves_nothing(proc, mark, 30)
+    code, text, took = ends_and_leaves_nothing(proc, mark, 30)
     assert code == 128 + signal.SIGTERM and "SIGTERM received; stopping every role" in text
     print(f"SIGTERM: every role ended in {took:.1f} s")
 
 
 def test_killing_the_launcher_itself_leaves_nothing(tmp_path, packed_digits):
-    proc, mark, _ = _start(tmp_path, packed_digits)
+    proc, mark, _ = start_job(tmp_path, packed_digits)
     proc.kill()
     proc.wait()
     deadline = time.time() + 15
-    while _job_pids(mark):
+    while job_pids(mark):
         assert time.time() < deadline, "roles outlived a launcher killed with SIGKILL"
         time.sleep(0.2)
 
 
 def test_a_worker_blocked_in_the_kvstore_still_exits_on_sigterm(tmp_path, packed_digits):
     """Kill one worker's server side: the other blocks in a push. SIGTERM still ends it (alarm watchdog)."""
-    proc, mark, _ = _start(tmp_path, packed_digits)
-    pids = _job_pids(mark)
+    proc, mark, _ = start_job(tmp_path, packed_digits)
+    pids = job_pids(mark)
     os.kill(proc.pid, signal.SIGSTOP)  # keep the launcher from cleaning up, to see the worker alone
     try:
         os.kill(next(p for p, r in pids.items() if r == "server"), signal.SIGKILL)
@@ -233,7 +170,7 @@ def test_a_worker_blocked_in_the_kvstore_still_exits_on_sigterm(tmp_path, packed
             time.sleep(0.2)
     finally:
         os.kill(proc.pid, signal.SIGCONT)
-    _ends_and_leaves_nothing(proc, mark, 60)
+    ends_and_leaves_nothing(proc, mark, 60)
 
 
 def test_workers_end_each_epoch_with_identical_parameters(tmp_path, packed_digits):
@@ -294,16 +231,16 @@ def test_ssh_job_ends_everywhere_when_a_remote_worker_dies(tmp_path, packed_digi
     hosts = tmp_path / "hosts"
     hosts.write_text(f"127.0.0.1:{port}\n")
     unset = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "KMP_BLOCKTIME")}
-    proc, mark, _ = _start(tmp_path, packed_digits, "-H", str(hosts), "--launcher", "ssh", "--ssh-config", config,
+    proc, mark, _ = start_job(tmp_path, packed_digits, "-H", str(hosts), "--launcher", "ssh", "--ssh-config", config,
                            "--host-ip", "127.0.0.1", env=unset)
-    envs = _job_pids(mark, with_env=True)
+    envs = job_pids(mark, with_env=True)
     roles = {pid: env["DMLC_ROLE"] for pid, env in envs.items()}
     assert set(roles.values()) == {"scheduler", "server", "worker"}
     passed = {(env["DMLC_ROLE"], k) for env in envs.values() for k in ("OMP_NUM_THREADS", "KMP_BLOCKTIME")
               if k in env and env["DMLC_ROLE"] != "scheduler"}  # the scheduler runs on the launcher's host
     assert not passed, passed
     os.kill(next(p for p, r in roles.items() if r == "worker"), signal.SIGKILL)
-    code, text, took = _ends_and_leaves_nothing(proc, mark, 60)
+    code, text, took = ends_and_leaves_nothing(proc, mark, 60)
     assert code == 1 and re.search(r"worker \d on 127.0.0.1 exited with 255; stopped the whole job", text)  # ssh's 255
     print(f"ssh worker killed: launcher ended {took:.1f} s later, no remote process left")
 
@@ -390,119 +327,6 @@ def test_a_host_ssh_cannot_log_in_to_is_one_line_before_anything_starts(tmp_path
     assert "nothing was started" in error and "launch: scheduler" not in r.stdout
 
 
-# ---------------------------------------------------------------- test hosts with their own addresses
-
-def _hostfile(tmp_path, netns_hosts):
-    hostfile = tmp_path / "hosts"
-    hostfile.write_text("".join(f"{name}\n" for name in netns_hosts.names))  # by name, as clusters name them
-    return ["-H", str(hostfile), "--launcher", "ssh", "--ssh-config", str(netns_hosts.config)]
-
-
-@pytest.mark.slow
-def test_two_hosts_of_their_own_train_as_one_process_with_no_false_alarm(tmp_path, packed_digits, netns_hosts):
-    """8 epochs across two network namespaces (workers and servers talk over the veth links) with both
-    hosts busy: no ssh session misses 3 keepalives in a row at 1 s apart (the test hosts' ssh config: a
-    tighter bound than the default 5 s), and the final error is that of one process on the same batches."""
-    common = ["--data-dir", packed_digits, "--n", "1", "--num-epochs", "8", "--lr-step-epochs", "4,6"]
-    started = time.time()
-    two = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2",
-                          *_hostfile(tmp_path, netns_hosts), "--", sys.executable, os.path.join(ROOT, "tools", "train.py"),
-                          "--kv-store", "dist_sync", "--batch-size", "64", "--save-dir", str(tmp_path / "two"), *common],
-                         capture_output=True, text=True, timeout=900, cwd=ROOT)
-    took = time.time() - started
-    try:
-        assert two.returncode == 0, (two.stdout + two.stderr)[-3000:]
-        assert "launch: scheduler on 10.213.0.1:" in two.stdout + two.stderr  # the bridge's address
-        assert all(netns_hosts.pids(ns) == [] for ns in netns_hosts.names)
-    finally:
-        netns_hosts.restore()
-    one = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "train.py"), "--batch-size", "128",
-                          "--save-dir", str(tmp_path / "one"), *common], capture_output=True, text=True, timeout=900)
-    assert one.returncode == 0, one.stderr[-2000:]
-    final = {k: json.load(open(tmp_path / k / "summary.json"))["val_top1_err"] for k in ("one", "two")}
-    print(f"8 epochs on 2 namespace hosts in {took:.0f} s: final error {final['two']:.2%}; one process {final['one']:.2%}")
-    assert final["two"] <= final["one"] + 0.02
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("how", ["link down", "SIGSTOP"])
-def test_a_host_cut_off_ends_the_job_within_a_minute(tmp_path, packed_digits, netns_hosts, how):
-    """grt-node1's link goes down (or every process on it stops): the launcher names it, ends with
-    status 1, and no role is left on the other host or on this one."""
-    proc, mark, _ = _start(tmp_path, packed_digits, *_hostfile(tmp_path, netns_hosts))
-    try:
-        on = {ns: set(netns_hosts.pids(ns)) & set(_job_pids(mark)) for ns in netns_hosts.names}
-        assert on["grt-node1"] and on["grt-node2"], on  # roles on both hosts
-        cut = time.time()
-        if how == "link down":
-            netns_hosts.cut("grt-node1")
-        else:
-            netns_hosts.signal_all("grt-node1", signal.SIGSTOP)
-        out, err = proc.communicate(timeout=120)
-        took = time.time() - cut
-        errors = [line for line in err.splitlines() if line.startswith("error: ")]
-        assert proc.returncode == 1 and len(errors) == 1, err[-2000:]
-        assert "host grt-node1 went silent" in errors[0] and "stopped the whole job" in errors[0]
-        interval, count = netns_hosts.KEEPALIVE  # the ssh config's, which the message must say
-        assert f"no answer to {count} keepalives {interval} s apart" in errors[0], errors[0]
-        # keepalives, then the probe login (3 x ConnectTimeout at most), then ending the other roles (3 s)
-        assert took < interval * (count + 1) + 3 * netns_hosts.CONNECT_TIMEOUT + 10, took
-        time.sleep(1)
-        left = set(_job_pids(mark))
-        assert left <= set(netns_hosts.pids("grt-node1")), "a role is left on grt-node2 or on this host"
-        # The host comes back: its roles end by themselves once their ssh sessions find the client gone.
-        if how == "link down":
-            subprocess.run(["ip", "-n", "grt-node1", "link", "set", "eth0", "up"], check=True)
-        else:
-            netns_hosts.signal_all("grt-node1", signal.SIGCONT)
-        back = time.time()
-        while _job_pids(mark) and time.time() < back + 60:
-            time.sleep(0.5)
-        print(f"{how} on grt-node1: the job ended {took:.1f} s later, {len(left)} role(s) left only on grt-node1; "
-              f"back, they ended {time.time() - back:.1f} s later")
-        assert _job_pids(mark) == {}, "roles still running on grt-node1 after it came back"
-    finally:
-        netns_hosts.restore()
-
-
-# ---------------------------------------------------------------- Open MPI and Slurm, for real, on this machine
-
-@pytest.fixture(params=["mpi", "slurm"])
-def cluster(request):
-    env = request.getfixturevalue("mpi_env" if request.param == "mpi" else "slurm_env")
-    return request.param, env, ["--launcher", request.param, "--host-ip", "127.0.0.1"]
-
-
-@pytest.mark.slow
-def test_cluster_launcher_trains(cluster, tmp_path, packed_digits):
-    launcher, env, opts = cluster
-    save = tmp_path / "run"
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", *opts, "--",
-                        sys.executable, os.path.join(ROOT, "tools", "train.py"), "--kv-store", "dist_sync",
-                        "--data-dir", packed_digits, "--n", "1", "--batch-size", "64", "--num-epochs", "1",
-                        "--save-dir", str(save)], capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
-    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
-    assert f"({launcher}" in r.stdout + r.stderr and "the same on all 2 workers" in r.stderr
-    assert json.load(open(save / "checkpoint-0001.json"))["config"]["workers"] == 2
-
-
-@pytest.mark.slow
-def test_cluster_launcher_trains_on_hosts_named_in_a_hostfile(cluster, tmp_path, packed_digits):
-    """mpi: `localhost` and this host's name; slurm: its node by name (--nodelist). No --host-ip."""
-    launcher, env, _ = cluster
-    hosts = tmp_path / "hosts"
-    node = subprocess.run(["hostname", "-s"], capture_output=True, text=True).stdout.strip()
-    hosts.write_text(f"localhost\n{socket.gethostname()}\n" if launcher == "mpi" else f"{node}\n")
-    save = tmp_path / "run"
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--launcher", launcher,
-                        "-H", str(hosts), "--", sys.executable, os.path.join(ROOT, "tools", "train.py"),
-                        "--kv-store", "dist_sync", "--data-dir", packed_digits, "--n", "1", "--batch-size", "64",
-                        "--num-epochs", "1", "--save-dir", str(save)], capture_output=True, text=True, timeout=300,
-                       env=env, cwd=ROOT)
-    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
-    assert "scheduler on 127.0.0.1:" in r.stdout and "the same on all 2 workers" in r.stderr
-
-
 def test_host_names_become_addresses_and_a_name_that_does_not_resolve_is_one_line(tmp_path):
     from gluon_resnet.cluster.launcher import node_addresses
     here = socket.gethostname()
@@ -518,37 +342,6 @@ def test_host_names_become_addresses_and_a_name_that_does_not_resolve_is_one_lin
                        timeout=60)
     assert r.returncode == 2 and r.stderr.count("error: ") == 1 and "does not resolve" in r.stderr, r.stderr
     assert "launch: scheduler" not in r.stdout  # refused before any role started
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("victim", ["worker", "server"])
-def test_cluster_launcher_ends_the_job_when_a_role_dies(cluster, victim, tmp_path, packed_digits):
-    launcher, env, opts = cluster
-    proc, mark, save = _start(tmp_path, packed_digits, *opts, env=env)
-    tasks = {p: r for p, r in _job_pids(mark).items() if r == victim and _is_task(p)}
-    os.kill(next(iter(tasks)), signal.SIGKILL)
-    code, text, took = _ends_and_leaves_nothing(proc, mark, 60)
-    assert code == 1 and re.search(rf"{victim} \d on .* (exited with|was killed)", text), text[-2000:]
-    assert f"stopped the whole job. Resume with: {python()} tools/launch.py" in text
-    print(f"{launcher}: {victim} killed, launcher ended {took:.1f} s later")
-
-
-@pytest.mark.slow
-def test_cluster_launcher_ends_every_role_on_sigterm(cluster, tmp_path, packed_digits):
-    launcher, env, opts = cluster
-    proc, mark, _ = _start(tmp_path, packed_digits, *opts, env=env)
-    proc.send_signal(signal.SIGTERM)
-    code, text, took = _ends_and_leaves_nothing(proc, mark, 30)
-    assert code == 128 + signal.SIGTERM and "SIGTERM received; stopping every role" in text
-    print(f"{launcher}: SIGTERM, every role ended in {took:.1f} s")
-
-
-def _is_task(pid):
-    """A role's own process (python), not the mpirun or srun client that started it."""
-    try:
-        return os.path.basename(open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")[0].decode()).startswith("python")
-    except OSError:
-        return False
 
 
 def test_scheduler_address_is_never_loopback_for_remote_hosts(monkeypatch):
