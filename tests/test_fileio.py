@@ -57,12 +57,12 @@ def test_append_line_flushes_each_line(tmp_path, journal):
 
 
 @pytest.mark.slow
-def test_every_file_a_run_relies_on_is_on_the_disk(tmp_path, packed_digits, journal):
+def test_every_file_a_run_relies_on_is_on_the_disk(tmp_path, cifar_tarball, journal):
     from gluon_resnet.cli import export as export_cli
     from gluon_resnet.data.packing import pack
-    from gluon_resnet.data.sources import read_digits
-    data = tmp_path / "digits"
-    pack(read_digits(), "digits", str(data), progress=False)
+    from gluon_resnet.data.sources import read_cifar10
+    data = tmp_path / "cifar10"
+    pack(read_cifar10(cifar_tarball), "cifar10", str(data), progress=False)
     run = _train(str(data), tmp_path / "run")
     export_cli.main(["--save-dir", run])
     files = [data / f for f in ("dataset.json", "train.rec", "train.idx", "val.rec", "val.idx")]
