@@ -25,15 +25,55 @@ import leftovers  # noqa: E402
 _BEFORE = {}
 
 
+# `make test` runs the suite in pytest-xdist workers. The controller marks the run and pictures the machine,
+# and checks it once every worker has ended; the workers inherit its mark.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+# This machine has one Slurm cluster and one pair of test hosts (with their /etc/hosts lines): the modules that
+# use them (MACHINE_WIDE fixtures), the one that pictures the whole machine, and the other modules that run
+# launcher jobs (each job takes both cores in bursts) run one after another in one worker. Every other module
+# is a unit of its own.
+MACHINE_WIDE = {"slurm_env", "netns_hosts"}
+MACHINE_WIDE_MODULES = ("tests/cluster/test_hosts.py", "tests/cluster/test_mpi_slurm.py",
+                        "tests/test_documented_commands.py", "tests/test_leftovers.py", "tests/cluster/test_launcher.py")
+
+
 def pytest_configure(config):
     """Mark every process the run starts (the mark is inherited), and picture the machine before it."""
+    if WORKER:
+        return
     os.environ[leftovers.SESSION_MARK] = f"{os.getpid()}-{time.time_ns()}"
     _BEFORE.update(leftovers.picture())
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        uses = MACHINE_WIDE & set(item.fixturenames)
+        if uses and item.nodeid.split("::")[0] not in MACHINE_WIDE_MODULES:
+            raise pytest.UsageError(f"{item.nodeid} uses {', '.join(sorted(uses))}: add its module to "
+                                    f"MACHINE_WIDE_MODULES in tests/conftest.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """For `-n` without another `--dist`: xdist's per-module scheduling, with the MACHINE_WIDE_MODULES as
+    one unit (the largest: it starts first)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class MachineWideTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            module = nodeid.split("::")[0]
+            return "machine-wide" if module in MACHINE_WIDE_MODULES else module
+
+    return MachineWideTogether(config, log)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
     """After every fixture has cleaned up: the run must leave the machine as it found it."""
+    if WORKER:
+        return
     mark = os.environ[leftovers.SESSION_MARK]
     left = leftovers.leftovers(_BEFORE, mark, settle=5)
     if left:
@@ -45,6 +85,25 @@ def pytest_sessionfinish(session, exitstatus):
                          "or ssh config of the run\n")
 
 
+def made_once(tmp_path_factory, name, make):
+    """The path (its last part the last part of `name`, "packed/digits") that `make(path)` makes once for the
+    whole run: under pytest-xdist the first worker to ask makes it while the others wait, then all share it."""
+    import fcntl
+    key = "shared-" + name.replace("/", "-")
+    if WORKER:  # getbasetemp() is the worker's folder inside the run's
+        base = tmp_path_factory.getbasetemp().parent / key
+        base.mkdir(exist_ok=True)
+    else:
+        base = tmp_path_factory.mktemp(key)
+    path, done = base / name.rsplit("/", 1)[-1], base / ".made"
+    with open(base / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            make(str(path))
+            done.touch()
+    return str(path)
+
+
 @pytest.fixture(scope="session")
 def cifar_batches():
     return make_cifar_arrays()
@@ -52,7 +111,8 @@ def cifar_batches():
 
 @pytest.fixture(scope="session")
 def cifar_tarball(tmp_path_factory, cifar_batches):
-    return write_cifar_python(tmp_path_factory.mktemp("raw") / "cifar-10-python.tar.gz", cifar_batches)
+    return made_once(tmp_path_factory, "raw/cifar-10-python.tar.gz",
+                     lambda path: write_cifar_python(path, cifar_batches))
 
 
 @pytest.fixture
@@ -65,25 +125,22 @@ def packed_cifar(tmp_path_factory, cifar_tarball):
     """The small CIFAR tarball packed with neon's defaults (pad 4, mean mode)."""
     from gluon_resnet.data.packing import pack
     from gluon_resnet.data.sources import read_cifar10
-    out = str(tmp_path_factory.mktemp("packed") / "cifar10")
-    pack(read_cifar10(cifar_tarball), "cifar10", out, progress=False)
-    return out
+    return made_once(tmp_path_factory, "packed/cifar10",
+                     lambda out: pack(read_cifar10(cifar_tarball), "cifar10", out, progress=False))
 
 
 @pytest.fixture(scope="session")
 def miniplaces_raw(tmp_path_factory):
     """A read-only Mini-Places2 tree shared by the session (tests that alter one use miniplaces_root)."""
-    return write_miniplaces(tmp_path_factory.mktemp("raw") / "miniplaces")
+    return made_once(tmp_path_factory, "raw/miniplaces", write_miniplaces)
 
 
 @pytest.fixture(scope="session")
 def packed_miniplaces(tmp_path_factory, miniplaces_raw):
     from gluon_resnet.data.packing import pack
     from gluon_resnet.data.sources import read_miniplaces
-    root = miniplaces_raw
-    out = str(tmp_path_factory.mktemp("packed") / "miniplaces")
-    pack(read_miniplaces(root), "miniplaces", out, pad=0, keep_bytes=True, progress=False)
-    return out
+    return made_once(tmp_path_factory, "packed/miniplaces", lambda out: pack(
+        read_miniplaces(miniplaces_raw), "miniplaces", out, pad=0, keep_bytes=True, progress=False))
 
 
 @pytest.fixture(scope="session")
@@ -91,9 +148,7 @@ def packed_digits(tmp_path_factory):
     """The embedded digits dataset, packed as `make demo` packs it."""
     from gluon_resnet.data.packing import pack
     from gluon_resnet.data.sources import read_digits
-    out = str(tmp_path_factory.mktemp("packed") / "digits")
-    pack(read_digits(), "digits", out, progress=False)
-    return out
+    return made_once(tmp_path_factory, "packed/digits", lambda out: pack(read_digits(), "digits", out, progress=False))
 
 
 def train_command(*argv):
@@ -111,7 +166,7 @@ def _train(data_dir, save_dir):
 @pytest.fixture(scope="session")
 def cifar_run(tmp_path_factory, packed_cifar):
     """A ResNet-8 trained for two epochs on the small CIFAR pack."""
-    return _train(packed_cifar, tmp_path_factory.mktemp("runs") / "cifar10-resnet8")
+    return made_once(tmp_path_factory, "runs/cifar10-resnet8", lambda save: _train(packed_cifar, save))
 
 
 # The shared digits run: see digits_run.
@@ -125,9 +180,8 @@ def digits_run(tmp_path_factory, packed_digits):
     differently per CPU) moves few images. Trained once for the session; a test that changes a run's files
     works on a copy (copy_run)."""
     from gluon_resnet.train.training import fit, new_config
-    save = tmp_path_factory.mktemp("runs") / "digits-resnet8"
-    fit(new_config(packed_digits, save, **DIGITS_RUN))
-    return str(save)
+    return made_once(tmp_path_factory, "runs/digits-resnet8",
+                     lambda save: fit(new_config(packed_digits, save, **DIGITS_RUN)))
 
 
 def copy_run(run, tmp_path):
@@ -140,7 +194,7 @@ def copy_run(run, tmp_path):
 @pytest.fixture(scope="session")
 def miniplaces_run(tmp_path_factory, packed_miniplaces):
     """A Mini-Places2 ResNet-10 trained for two epochs on the small Mini-Places2 pack."""
-    return _train(packed_miniplaces, tmp_path_factory.mktemp("runs") / "miniplaces-resnet10")
+    return made_once(tmp_path_factory, "runs/miniplaces-resnet10", lambda save: _train(packed_miniplaces, save))
 
 
 def read_records(out, split):
