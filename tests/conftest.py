@@ -29,12 +29,13 @@ _BEFORE = {}
 # and checks it once every worker has ended; the workers inherit its mark.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 # This machine has one Slurm cluster and one pair of test hosts (with their /etc/hosts lines): the modules that
-# use them (MACHINE_WIDE fixtures), the one that pictures the whole machine, and the other modules that run
-# launcher jobs (each job takes both cores in bursts) run one after another in one worker. Every other module
-# is a unit of its own.
+# use them (MACHINE_WIDE fixtures), and the one that pictures the whole machine, run one after another in one
+# worker. The launcher's other tests (local and loopback-ssh jobs) are units of one test each: they come last
+# and go to whichever worker is free. Every other module is one unit.
 MACHINE_WIDE = {"slurm_env", "netns_hosts"}
 MACHINE_WIDE_MODULES = ("tests/cluster/test_hosts.py", "tests/cluster/test_mpi_slurm.py",
-                        "tests/test_documented_commands.py", "tests/test_leftovers.py", "tests/cluster/test_launcher.py")
+                        "tests/test_documented_commands.py", "tests/test_leftovers.py")
+ONE_BY_ONE_MODULES = ("tests/cluster/test_launcher.py",)
 
 
 def pytest_configure(config):
@@ -55,8 +56,9 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """For `-n` without another `--dist`: xdist's per-module scheduling, with the MACHINE_WIDE_MODULES as
-    one unit (the largest: it starts first)."""
+    """For `-n` without another `--dist`: xdist's per-module scheduling (larger units first), with the
+    MACHINE_WIDE_MODULES as one unit (the largest: it starts first) and each test of ONE_BY_ONE_MODULES
+    as a unit of its own (the smallest: they come last)."""
     if config.getvalue("dist") != "load":
         return None
     from xdist.scheduler import LoadScopeScheduling
@@ -64,7 +66,9 @@ def pytest_xdist_make_scheduler(config, log):
     class MachineWideTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid):
             module = nodeid.split("::")[0]
-            return "machine-wide" if module in MACHINE_WIDE_MODULES else module
+            if module in MACHINE_WIDE_MODULES:
+                return "machine-wide"
+            return nodeid if module in ONE_BY_ONE_MODULES else module
 
     return MachineWideTogether(config, log)
 
