@@ -7,18 +7,21 @@ import time
 
 import pytest
 
+from leftovers import runtime_helper
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def job_pids(mark, with_env=False):
-    """{pid: DMLC_ROLE (or its whole environment)} of every live process carrying this job's marker."""
+    """{pid: DMLC_ROLE (or its whole environment)} of every live process carrying this job's marker, but
+    multiprocessing's helpers (Python 3.14's resource tracker starts with a role's environment as it is then)."""
     found = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             env = dict(v.split("=", 1) for v in open(f"/proc/{pid}/environ").read().split("\0") if "=" in v)
         except OSError:
             continue
-        if env.get("GLUON_RESNET_TEST_JOB") == mark:
+        if env.get("GLUON_RESNET_TEST_JOB") == mark and not runtime_helper(pid):
             found[int(pid)] = env.get("DMLC_ROLE") if not with_env else env
     return found
 

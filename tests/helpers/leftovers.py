@@ -37,7 +37,7 @@ def _ancestors():
     return pids
 
 
-def _runtime_helper(pid):
+def runtime_helper(pid):
     """multiprocessing's resource tracker or forkserver: they belong to this interpreter and end with it."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -60,7 +60,7 @@ def marked_processes(mark):
                 cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
         except OSError:
             continue
-        if (wanted in env or any(v.startswith(JOB_MARK.encode() + b"=") for v in env)) and not _runtime_helper(pid):
+        if (wanted in env or any(v.startswith(JOB_MARK.encode() + b"=") for v in env)) and not runtime_helper(pid):
             found[int(pid)] = cmdline or "(zombie)"
     return found
 
