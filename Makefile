@@ -46,7 +46,7 @@ demo: $(STAMP)
 # The launcher tests run the real thing on this machine: an sshd on a loopback port, Open MPI, a
 # one-node Slurm cluster (with munge), and test hosts of their own (network namespaces: iproute2).
 # Install what is missing (Debian packages; needs root). The suite runs in one pytest-xdist worker per core
-# (tests/conftest.py keeps the tests that start launcher jobs together in one of them).
+# (tests/conftest.py keeps the tests of the one Slurm cluster and the test hosts together in one of them).
 CLUSTER_TOOLS := sshd:openssh-server mpirun:openmpi-bin slurmd:slurm-wlm munged:munge ssh:openssh-client ip:iproute2
 MISSING := $(foreach t,$(CLUSTER_TOOLS),$(if $(shell command -v $(word 1,$(subst :, ,$(t))) || ls /usr/sbin/$(word 1,$(subst :, ,$(t))) 2>/dev/null),,$(word 2,$(subst :, ,$(t)))))
 

@@ -7,9 +7,8 @@ import time
 
 import pytest
 
+from conftest import ROOT
 from leftovers import runtime_helper
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def job_pids(mark, with_env=False):
