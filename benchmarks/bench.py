@@ -167,7 +167,8 @@ def epoch(data_dir, n, batch, dtype, batches_dir):
     from gluon_resnet.data.integrity import open_dataset
     from gluon_resnet.data.iterators import epoch_seed, train_iter
     from gluon_resnet.train.run import Run
-    from gluon_resnet.train.training import fit, iters_per_epoch, new_config
+    from gluon_resnet.train.start import new_config
+    from gluon_resnet.train.training import fit, iters_per_epoch
     os.makedirs(batches_dir, exist_ok=True)
     save_dir = os.path.join(batches_dir, "run")
     config = new_config(data_dir, save_dir, n=n, batch_size=batch, dtype=dtype, num_epochs=2, lr_step_epochs=[])
@@ -272,7 +273,8 @@ def trained_run(data_dir, save_dir):
     from gluon_resnet.deploy.onnx_io import convert, export
     from gluon_resnet.deploy.quantization import quantize
     from gluon_resnet.train.run import Run
-    from gluon_resnet.train.training import fit, new_config
+    from gluon_resnet.train.start import new_config
+    from gluon_resnet.train.training import fit
     fit(new_config(data_dir, save_dir, n=3, num_epochs=2), force=True)
     export(save_dir)
     quantize(save_dir)

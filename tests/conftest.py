@@ -162,7 +162,8 @@ def train_command(*argv):
 
 
 def _train(data_dir, save_dir):
-    from gluon_resnet.train.training import fit, new_config
+    from gluon_resnet.train.start import new_config
+    from gluon_resnet.train.training import fit
     fit(new_config(str(data_dir), save_dir, n=1, batch_size=4, num_epochs=2))
     return str(save_dir)
 
@@ -183,7 +184,8 @@ def digits_run(tmp_path_factory, packed_digits):
     and 10), to a low and stable error (a few %): INT8 has something to lose, and a run's noise (oneDNN rounds
     differently per CPU) moves few images. Trained once for the session; a test that changes a run's files
     works on a copy (copy_run)."""
-    from gluon_resnet.train.training import fit, new_config
+    from gluon_resnet.train.start import new_config
+    from gluon_resnet.train.training import fit
     return made_once(tmp_path_factory, "runs/digits-resnet8",
                      lambda save: fit(new_config(packed_digits, save, **DIGITS_RUN)))
 

@@ -98,7 +98,7 @@ def resume_hint(command, prefix):
         return AGAIN
     from ..errors import JobError, render
     from ..train.run import Run
-    from ..train.training import next_step
+    from ..train.start import next_step
     from .hints import words
     from .options import train_parser
     from .train import save_dir_of

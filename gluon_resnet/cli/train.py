@@ -33,14 +33,14 @@ def save_dir_of(args):
         return args.save_dir
     from ..data.dataset import read_meta
     from ..recipes import TRAINING
-    from ..train.training import default_save_dir
+    from ..train.start import default_save_dir
     return default_save_dir(read_meta(args.data_dir or TRAINING["data_dir"]), args.n or TRAINING["n"])
 
 
 def config_of(args):
     """The TrainConfig the options ask for: at --resume the run's own with the options given again,
     otherwise a new one from them and the dataset's defaults."""
-    from ..train.training import new_config, resumed_config
+    from ..train.start import new_config, resumed_config
     if args.resume:
         return resumed_config(save_dir_of(args), **given(args))
     return new_config(save_dir=args.save_dir, **given(args))
@@ -50,6 +50,7 @@ def config_of(args):
 def main(argv=None):
     args = parse_args(argv)
     import os
+    config = config_of(args)  # the dataset's and the resumed run's mistakes, said before MXNet loads
 
     from ..train.training import fit
-    return fit(config_of(args), resume=args.resume, force=args.force, launch=os.environ.get(LAUNCH_ENV, ""))
+    return fit(config, resume=args.resume, force=args.force, launch=os.environ.get(LAUNCH_ENV, ""))

@@ -15,7 +15,8 @@ from ..model.precision import bf16_outlook
 from ..recipes import RECIPES
 from ..train.report import BEST_LABEL
 from ..train.run import Run
-from ..train.training import fit, new_config
+from ..train.start import new_config
+from ..train.training import fit
 
 
 def scaled_steps(epochs, recipe=RECIPES["cifar"]):

@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass
 from ..data.dataset import DatasetMeta
 from ..errors import Command, UserError
 from ..fileio import append_line, atomic, check_file, digest, read_json, replace, write_json
-from ..model.resnet import ModelSpec
 from ..recipes import TRAINING
 from .config import TrainConfig
 
@@ -71,6 +70,7 @@ class RunState:
 
     @property
     def model(self):
+        from ..model.resnet import ModelSpec  # MXNet loads with the network, not with the run folder
         return ModelSpec(self.dataset.family, self.config.n, self.config.shortcut, self.dataset.num_classes)
 
     @property
@@ -227,8 +227,8 @@ class Run:
 
     def load_model(self, which="final", ctx=None):
         """(network in float32 on `ctx`, RunState) of the `final` or `best` epoch."""
+        state, params = self.selected(which)  # a run with no such epoch is said before MXNet loads
         from ..compat import mx
-        state, params = self.selected(which)
         net = state.model.build(initialize=False)
         load_parameters(net, params, ctx=ctx or mx.cpu(), cast_dtype=True, dtype_source="current")
         return net, state

@@ -12,24 +12,23 @@ import resource
 import signal
 import time
 from collections import deque
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..compat import OPENMP, mx
-from ..data.dataset import read_meta
-from ..data.integrity import open_dataset, reading
+from ..data.integrity import reading
 from ..data.iterators import epoch_seed, train_iter, val_iter
 from ..errors import Interrupted, TrainingDiverged, UserError
 from ..model.precision import bf16_outlook, trace_in_bf16
 from ..model.resnet import ModelSpec
 from ..model.summary import count_parameters
-from ..recipes import TRAINING
 from . import devices, report
 from .config import TrainConfig, show
 from .evaluation import topk_wrong
 from .plots import plot_run
-from .run import Run, RunState, Score, load_parameters
+from .run import RunState, Score, load_parameters
+from .start import next_step, prepare_run
 from .workers import WorkerGroup
 
 autograd, gluon = mx.autograd, mx.gluon
@@ -37,66 +36,6 @@ autograd, gluon = mx.autograd, mx.gluon
 log = logging.getLogger("gluon_resnet")
 
 NEVER = 10 ** 12  # MultiFactorScheduler needs a step; one no run reaches means "no drop"
-
-
-# ---------------------------------------------------------------- configuration
-
-def default_save_dir(meta, n):
-    """runs/<dataset>-resnet<depth>: where a run goes unless told otherwise."""
-    return f"runs/{meta.name}-resnet{ModelSpec(meta.family, n).depth}"
-
-
-def new_config(data_dir=None, save_dir=None, **given):
-    """A new run's TrainConfig: the options `given` ({field: value}) over the defaults of the dataset in
-    `data_dir` (its recipe, then recipes.TRAINING); `save_dir` unset: default_save_dir."""
-    data_dir = data_dir or TRAINING["data_dir"]
-    meta = read_meta(data_dir)
-    save_dir = save_dir or default_save_dir(meta, given.get("n", TRAINING["n"]))
-    return TrainConfig.for_recipe(meta.recipe, data_dir, save_dir, **given)
-
-
-def resumed_config(save_dir, **given):
-    """The config of the run in `save_dir` (its newest intact checkpoint's) with the options `given` again
-    applied: refused in one line where they would change the training (TrainConfig.resumed_with)."""
-    run = Run(save_dir)
-    state = _newest_state(run)
-    return state.config.resumed_with(given, state.epoch, finished=os.path.exists(run.summary))
-
-
-def _newest_state(run):
-    state = run.last_checkpoint()  # the newest intact checkpoint; damaged newer ones are named and skipped
-    if state is None:
-        raise UserError(f"--resume: {run.dir} holds no complete checkpoint; leave out --resume to start a run")
-    return state
-
-
-def _start(config, resume, force):
-    """(config, dataset, Run, checkpoint to resume or None) of the run `config` asks for, checked: a new
-    run does not overwrite another unless `force`; a resumed one changes nothing that it was trained with."""
-    run = Run(config.save_dir)
-    if not resume:
-        done = run.epochs() if os.path.isdir(run.dir) else []
-        if done and not force:
-            raise UserError(f"{run.dir} already holds a run (epoch {done[-1]} done): pass --resume to "
-                            f"continue it, --force to start over, or --save-dir for a new run")
-        return config, open_dataset(config.data_dir), run, None
-    state = _newest_state(run)
-    changed = {f.name: getattr(config, f.name) for f in fields(TrainConfig)
-               if f.name not in ("save_dir", "workers") and getattr(config, f.name) != getattr(state.config, f.name)}
-    config = state.config.resumed_with(changed, state.epoch, finished=os.path.exists(run.summary))
-    meta = open_dataset(config.data_dir)
-    _check_same_dataset(state.dataset, meta, run.dir, config.data_dir)
-    return config, meta, run, state
-
-
-def _check_same_dataset(saved, meta, save_dir, data_dir):
-    for key in ("name", "classes", "counts", "mean_rgb", "crop_size"):
-        if getattr(saved, key) != getattr(meta, key):
-            raise UserError(f"--resume: {save_dir} was trained on a different dataset than {data_dir} "
-                            f"({key} differs); point --data-dir at the original, or start a new run")
-    if saved.source.get("sha256") != meta.source.get("sha256"):
-        raise UserError(f"--resume: {data_dir} was packed from another source than the one {save_dir} was "
-                        f"trained on (source checksum differs); start a new run in another --save-dir")
 
 
 def iters_per_epoch(count, batch_size, workers=1):
@@ -305,14 +244,6 @@ class StopSignals:
             raise Interrupted(self.got[0], f"stopped by {signal.Signals(self.got[0]).name} {where}. ", *self.hint())
 
 
-def next_step(run, config, launch=""):
-    """What to run after a stop, as message parts: the resume command (`launch`: see
-    TrainConfig.resume_command), or, before any epoch is saved, the same command."""
-    if run.epochs():
-        return ("Resume with: ", config.resume_command(launch))
-    return ("No epoch was complete: run the same command again",)
-
-
 def _workers_checked(config, group, resuming):
     if resuming and config.workers != group.size:
         raise UserError(f"--resume: {config.save_dir} was trained by {config.workers} worker(s) of "
@@ -363,7 +294,7 @@ def fit(config: TrainConfig, resume=False, force=False, launch=""):
     (resumed_config); `force` starts over where a run is; `launch`: the launcher command that started this
     worker, printed before the resume command. Returns the run's report.Summary (None on workers other
     than rank 0)."""
-    config, meta, run, resume_from = _start(config, resume, force)
+    config, meta, run, resume_from = prepare_run(config, resume, force)
     ctxs = devices.contexts(config.gpus, config.cpus)
     devices.check_dtype(config.dtype, ctxs)
     group = WorkerGroup(config.kv_store, ctxs)

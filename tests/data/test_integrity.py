@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from gluon_resnet.errors import UserError
-from gluon_resnet.train.training import fit, new_config
+from gluon_resnet.train.start import new_config
+from gluon_resnet.train.training import fit
 
 from conftest import ROOT
 

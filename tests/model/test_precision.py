@@ -128,7 +128,8 @@ def test_bf16_run_resumes_exactly_and_exports_a_plain_fp32_graph(tmp_path, packe
 
     from gluon_resnet.deploy import onnx_io
     from gluon_resnet.train.run import Run
-    from gluon_resnet.train.training import fit, new_config, resumed_config
+    from gluon_resnet.train.start import new_config, resumed_config
+    from gluon_resnet.train.training import fit
     common = dict(n=1, batch_size=64, dtype="bfloat16", seed=3)
     whole, part = tmp_path / "whole", tmp_path / "part"
     fit(new_config(packed_digits, whole, num_epochs=2, **common))

@@ -19,7 +19,8 @@ from gluon_resnet.cli.hints import python, words
 from gluon_resnet.recipes import RECIPES
 from gluon_resnet.train.config import TrainConfig
 from gluon_resnet.train.report import Summary
-from gluon_resnet.train.training import fit, make_scheduler, make_trainer, new_config, resumed_config, train_step
+from gluon_resnet.train.start import new_config, resumed_config
+from gluon_resnet.train.training import fit, make_scheduler, make_trainer, train_step
 
 from conftest import ROOT, train_command
 
