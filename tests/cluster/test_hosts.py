@@ -48,10 +48,10 @@ def test_two_hosts_of_their_own_train_as_one_process_with_no_false_alarm(tmp_pat
 
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["link down", "SIGSTOP"])
-def test_a_host_cut_off_ends_the_job_within_a_minute(tmp_path, packed_digits, netns_hosts, how):
+def test_a_host_cut_off_ends_the_job_within_a_minute(tmp_path, packed_cifar, netns_hosts, how):
     """grt-node1's link goes down (or every process on it stops): the launcher names it, ends with
     status 1, and no role is left on the other host or on this one."""
-    proc, mark, _ = start_job(tmp_path, packed_digits, *_hostfile(tmp_path, netns_hosts))
+    proc, mark, _ = start_job(tmp_path, packed_cifar, *_hostfile(tmp_path, netns_hosts))
     try:
         on = {ns: set(netns_hosts.pids(ns)) & set(job_pids(mark)) for ns in netns_hosts.names}
         assert on["grt-node1"] and on["grt-node2"], on  # roles on both hosts

@@ -103,8 +103,8 @@ def test_launch_needs_a_command():
 # ---------------------------------------------------------------- failures end the whole job
 
 @pytest.mark.parametrize("victim", ["worker", "server"])
-def test_a_killed_role_ends_the_job_and_resume_works(tmp_path, packed_digits, victim):
-    proc, mark, save = start_job(tmp_path, packed_digits)
+def test_a_killed_role_ends_the_job_and_resume_works(tmp_path, packed_cifar, victim):
+    proc, mark, save = start_job(tmp_path, packed_cifar)
     pid = next(p for p, role in job_pids(mark).items() if role == victim)
     os.kill(pid, signal.SIGKILL)
     code, text, took = ends_and_leaves_nothing(proc, mark, 60)
@@ -127,9 +127,9 @@ def test_a_killed_role_ends_the_job_and_resume_works(tmp_path, packed_digits, vi
     assert f"resuming {save} after epoch {done}" in r.stderr
 
 
-def test_sigterm_to_the_launcher_ends_every_role(tmp_path, packed_digits):
+def test_sigterm_to_the_launcher_ends_every_role(tmp_path, packed_cifar):
     unset = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS")}
-    proc, mark, _ = start_job(tmp_path, packed_digits, env=unset)
+    proc, mark, _ = start_job(tmp_path, packed_cifar, env=unset)
     envs = job_pids(mark, with_env=True).values()
     assert {e["DMLC_ROLE"] for e in envs} >= {"scheduler", "server", "worker"}
     assert {e["GLUON_RESNET_STOP_GRACE"] for e in envs} == {str(GRACE)}  # --stop-grace reaches every role
@@ -142,8 +142,8 @@ def test_sigterm_to_the_launcher_ends_every_role(tmp_path, packed_digits):
     print(f"SIGTERM: every role ended in {took:.1f} s")
 
 
-def test_killing_the_launcher_itself_leaves_nothing(tmp_path, packed_digits):
-    proc, mark, _ = start_job(tmp_path, packed_digits)
+def test_killing_the_launcher_itself_leaves_nothing(tmp_path, packed_cifar):
+    proc, mark, _ = start_job(tmp_path, packed_cifar)
     proc.kill()
     proc.wait()
     deadline = time.time() + 15
@@ -152,9 +152,9 @@ def test_killing_the_launcher_itself_leaves_nothing(tmp_path, packed_digits):
         time.sleep(0.2)
 
 
-def test_a_worker_blocked_in_the_kvstore_still_exits_on_sigterm(tmp_path, packed_digits):
+def test_a_worker_blocked_in_the_kvstore_still_exits_on_sigterm(tmp_path, packed_cifar):
     """Kill one worker's server side: the other blocks in a push. SIGTERM still ends it (alarm watchdog)."""
-    proc, mark, _ = start_job(tmp_path, packed_digits)
+    proc, mark, _ = start_job(tmp_path, packed_cifar)
     pids = job_pids(mark)
     os.kill(proc.pid, signal.SIGSTOP)  # keep the launcher from cleaning up, to see the worker alone
     try:
@@ -224,14 +224,14 @@ def test_cluster_launchers_say_what_is_missing(launcher, tool, tmp_path):
     assert r.returncode == 2 and f"starts the roles with {tool}, which is not on this host's PATH" in r.stderr
 
 
-def test_ssh_job_ends_everywhere_when_a_remote_worker_dies(tmp_path, packed_digits, sshd):
+def test_ssh_job_ends_everywhere_when_a_remote_worker_dies(tmp_path, packed_cifar, sshd):
     """The remote roles (here: processes under the loopback sshd) end with the job: none is left. They get
     no thread settings from the launcher's host: each program sets its own host's."""
     config, port = sshd
     hosts = tmp_path / "hosts"
     hosts.write_text(f"127.0.0.1:{port}\n")
     unset = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "KMP_BLOCKTIME")}
-    proc, mark, _ = start_job(tmp_path, packed_digits, "-H", str(hosts), "--launcher", "ssh", "--ssh-config", config,
+    proc, mark, _ = start_job(tmp_path, packed_cifar, "-H", str(hosts), "--launcher", "ssh", "--ssh-config", config,
                            "--host-ip", "127.0.0.1", env=unset)
     envs = job_pids(mark, with_env=True)
     roles = {pid: env["DMLC_ROLE"] for pid, env in envs.items()}

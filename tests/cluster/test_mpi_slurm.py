@@ -53,9 +53,9 @@ def test_cluster_launcher_trains_on_hosts_named_in_a_hostfile(cluster, tmp_path,
 
 @pytest.mark.slow
 @pytest.mark.parametrize("victim", ["worker", "server"])
-def test_cluster_launcher_ends_the_job_when_a_role_dies(cluster, victim, tmp_path, packed_digits):
+def test_cluster_launcher_ends_the_job_when_a_role_dies(cluster, victim, tmp_path, packed_cifar):
     launcher, env, opts = cluster
-    proc, mark, save = start_job(tmp_path, packed_digits, *opts, env=env)
+    proc, mark, save = start_job(tmp_path, packed_cifar, *opts, env=env)
     tasks = {p: r for p, r in job_pids(mark).items() if r == victim and _is_task(p)}
     os.kill(next(iter(tasks)), signal.SIGKILL)
     code, text, took = ends_and_leaves_nothing(proc, mark, 60)
@@ -65,9 +65,9 @@ def test_cluster_launcher_ends_the_job_when_a_role_dies(cluster, victim, tmp_pat
 
 
 @pytest.mark.slow
-def test_cluster_launcher_ends_every_role_on_sigterm(cluster, tmp_path, packed_digits):
+def test_cluster_launcher_ends_every_role_on_sigterm(cluster, tmp_path, packed_cifar):
     launcher, env, opts = cluster
-    proc, mark, _ = start_job(tmp_path, packed_digits, *opts, env=env)
+    proc, mark, _ = start_job(tmp_path, packed_cifar, *opts, env=env)
     proc.send_signal(signal.SIGTERM)
     code, text, took = ends_and_leaves_nothing(proc, mark, 30)
     assert code == 128 + signal.SIGTERM and "SIGTERM received; stopping every role" in text

@@ -123,18 +123,19 @@ def test_bf16_steps_track_fp32_on_the_same_batches(packed_digits):
 
 @needs_bf16
 @pytest.mark.slow
-def test_bf16_run_resumes_exactly_and_exports_a_plain_fp32_graph(tmp_path, packed_digits):
+def test_bf16_run_resumes_exactly_and_exports_a_plain_fp32_graph(tmp_path, packed_cifar):
+    """On the small CIFAR pack (3 batches an epoch): that bf16 training learns is the step test's above."""
     import onnx
 
     from gluon_resnet.deploy import onnx_io
     from gluon_resnet.train.run import Run
     from gluon_resnet.train.start import new_config, resumed_config
     from gluon_resnet.train.training import fit
-    common = dict(n=1, batch_size=64, dtype="bfloat16", seed=3)
+    common = dict(n=1, batch_size=20, dtype="bfloat16", seed=3)
     whole, part = tmp_path / "whole", tmp_path / "part"
-    fit(new_config(packed_digits, whole, num_epochs=2, **common))
+    fit(new_config(packed_cifar, whole, num_epochs=2, **common))
     assert bf16_outlook() in open(whole / "train.log").read()  # said at start-up
-    fit(new_config(packed_digits, part, num_epochs=1, **common))
+    fit(new_config(packed_cifar, part, num_epochs=1, **common))
     fit(resumed_config(part, num_epochs=2), resume=True)
     rows = [[json.loads(line) for line in open(d / "metrics.jsonl")] for d in (whole, part)]
     for key in ("train_loss", "train_top1_err", "val_top1_err", "lr"):
@@ -152,4 +153,4 @@ def test_bf16_run_resumes_exactly_and_exports_a_plain_fp32_graph(tmp_path, packe
     assert not {"Cast"} & {n.op_type for n in model.graph.node}
     assert onnx_io.read_props(model)["training_dtype"] == "bfloat16"
     summary = json.load(open(whole / "summary.json"))
-    assert summary["val_top1_err"] == rows[0][-1]["val_top1_err"] < 0.9
+    assert summary["val_top1_err"] == rows[0][-1]["val_top1_err"]
