@@ -42,12 +42,16 @@ def test_int8_accuracy_stays_near_fp32(digits_run, runtime):
     assert set(report["runtimes"]) == {"onnxruntime", "openvino"}  # INT8's default runtimes
     row = report["runtimes"][runtime]
     assert report["model"] == "int8" and row["judged_by"] == "accuracy"
-    # One-sided: INT8 may not lose more than 3 of the 360 digits against fp32; it may gain (an undertrained
-    # 6-epoch net gained 5-6 on an AVX-512 VNNI EPYC, 2026-12-02, where a two-sided bound failed). The net
-    # is trained to a low error so that such swings are small; MEASURED in the note of this change.
-    # (verify's own limit, 0.5 points, is for real validation sets: on 360 images one image is 0.28 points.)
-    assert row["top1_delta"] <= 3 / report["images"] + 1e-9
-    assert row["agreement"]["top1_agreement"] >= 0.95
+    # One-sided: INT8 may not lose more than 7 of the 360 digits (2 points) against fp32; it may gain (an
+    # undertrained 6-epoch net gained 5-6 on an AVX-512 VNNI EPYC, 2026-12-02, where a two-sided bound failed).
+    # Measured 2026-12-06 on a 2-core AVX-512 EPYC, the shared run's recipe with 3 seeds, each trained with 1
+    # and with 2 OpenMP threads (oneDNN rounds differently): fp32 got 7-15 digits wrong, INT8 moved that by
+    # +4, 0, -3, 0, 0, 0 digits, and INT8's top-1 agreed with fp32's on 93.7-98.2 % of the predictions (one
+    # model at 93.7-93.8 %, the other five 96.9-98.2 %). A broken quantization (a wrong scale, the mean left
+    # out) loses tens of points and agrees on a fraction. (verify's own limit, 0.5 points, is for real
+    # validation sets: on 360 images one image is 0.28 points.)
+    assert row["top1_delta"] <= 7 / report["images"] + 1e-9
+    assert row["agreement"]["top1_agreement"] >= 0.90
 
 
 def test_quantize_without_the_dataset_names_the_path(digits_run, packed_digits, tmp_path):
