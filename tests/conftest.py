@@ -8,9 +8,9 @@ import subprocess
 import sys
 import time
 
-from gluon_resnet.threads import use_all_cores
+from gluon_resnet import threads
 
-use_all_cores()  # as the tools do, before mxnet loads: the tests run at the tools' speed
+threads.use_all_cores()  # as the tools do, before mxnet loads: the tests run at the tools' speed
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -25,8 +25,8 @@ import leftovers  # noqa: E402
 _BEFORE = {}
 
 
-# `make test` runs the suite in pytest-xdist workers. The controller marks the run and pictures the machine,
-# and checks it once every worker has ended; the workers inherit its mark.
+# The xdist controller marks the run and pictures the machine, and checks it once every worker has ended; the
+# workers inherit its mark.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 # This machine has one Slurm cluster and one pair of test hosts (with their /etc/hosts lines): the modules that
 # use them (MACHINE_WIDE fixtures), and the one that pictures the whole machine, run one after another in one
@@ -39,10 +39,15 @@ ONE_BY_ONE_MODULES = ("tests/cluster/test_launcher.py",)
 
 
 def pytest_configure(config):
-    """Mark every process the run starts (the mark is inherited), and picture the machine before it."""
+    """Mark every process the run starts (the mark is inherited), and picture the machine before it. Under
+    xdist, unless the user set a thread count, each worker and what it starts get their share of the cores:
+    two trainings side by side with a thread per core each take twice as long (docs/performance.md)."""
     if WORKER:
         return
     os.environ[leftovers.SESSION_MARK] = f"{os.getpid()}-{time.time_ns()}"
+    workers = getattr(config.option, "numprocesses", None) or 0  # xdist has made `-n auto` a number by now
+    if workers > 1 and not threads.user_chose():
+        os.environ["OMP_NUM_THREADS"] = str(max(1, threads.cores() // workers))
     _BEFORE.update(leftovers.picture())
 
 
