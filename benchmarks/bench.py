@@ -4,7 +4,7 @@ step, the epoch as tools/train.py runs it on a full-size split, the input pipeli
 overhead per step, and inference in every runtime (MXNet, onnxruntime fp32 / INT8 / the converter's raw
 graph, OpenVINO f32 / default precision / INT8, OpenCV DNN), each with its peak memory.
 
-    .venv/bin/python benchmarks/bench.py --quick      # ResNet-20; its two epoch rows take 10 minutes a round
+    .venv/bin/python benchmarks/bench.py --quick      # ResNet-20; its three epoch rows take most of a round
     .venv/bin/python benchmarks/bench.py              # ResNet-20 and -56, more rounds
 
 Every configuration runs in its own process (MXNet reads its thread settings at import), in interleaved

@@ -1,8 +1,10 @@
 #!/usr/bin/env python
 """Where a training step's time goes: MXNet's profiler, aggregated by operator, over a few ResNet-20
-steps on random data (imperative, as training runs on the CPU; --hybridize for the GPU path).
+steps on random data: the static graph, as tools/train.py trains by default (--no-hybridize: imperative steps).
+Bulk execution is off (MXNET_EXEC_BULK_EXEC_TRAIN=0 unless set), so that the profiler times each operator
+rather than runs of them fused into one segment; the step is a little slower than in training.
 
-    .venv/bin/python benchmarks/profile_step.py [--n 3] [--steps 10] [--hybridize]
+    .venv/bin/python benchmarks/profile_step.py [--n 3] [--steps 10] [--no-hybridize]
 """
 import argparse
 import json
@@ -13,6 +15,7 @@ from gluon_resnet.cli.options import positive_int
 from gluon_resnet.threads import use_all_cores
 
 use_all_cores()  # before mxnet loads
+os.environ.setdefault("MXNET_EXEC_BULK_EXEC_TRAIN", "0")  # read at import: one profiler entry per operator
 import numpy as np  # noqa: E402
 
 from gluon_resnet import get_model  # noqa: E402
@@ -27,7 +30,8 @@ def main():
     p.add_argument("--n", type=positive_int, default=3)
     p.add_argument("--steps", type=positive_int, default=10)
     p.add_argument("--batch-size", type=positive_int, default=128)
-    p.add_argument("--hybridize", action="store_true")
+    p.add_argument("--hybridize", action=argparse.BooleanOptionalAction, default=True,
+                   help="the static graph (default), as train.py; --no-hybridize: imperative steps")
     p.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32",
                    help="bfloat16: AMP, hybridized, as train.py --dtype bfloat16 (CPUs with AVX512-BF16 or AMX)")
     p.add_argument("--top", type=positive_int, default=15)

@@ -57,3 +57,19 @@ def test_epoch_row_is_fit_itself_against_the_step_alone_on_its_batches(tmp_path)
     if compat.intel_openmp_library():
         assert row["openmp"] == "Intel OpenMP"
         assert "the fp32 epoch on Intel OpenMP (the default) runs" in r.stdout
+
+
+def test_profile_step_profiles_the_graph_training_runs_and_the_imperative_one_when_asked():
+    """benchmarks/profile_step.py: the static graph by default, as tools/train.py trains; --no-hybridize the
+    imperative steps. Each prints the operators' time per step, largest first, one operator a line (bulk
+    execution, which the profiler reports as one segment of many operators, is off)."""
+    script = os.path.join(ROOT, "benchmarks", "profile_step.py")
+    for flags, mode in (((), "hybridized"), (("--no-hybridize",), "imperative")):
+        r = subprocess.run([sys.executable, script, "--n", "1", "--steps", "1", "--batch-size", "8", "--top", "3",
+                            *flags], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-2000:]
+        head, *ops = r.stdout.strip().splitlines()
+        assert head.startswith(f"ResNet-8, {mode}, batch 8, 1 steps: operator time per step"), head
+        times = [float(line.split()[-4]) for line in ops]
+        assert len(ops) == 3 and times == sorted(times, reverse=True) and times[0] > 0, r.stdout
+        assert not [line for line in ops if "," in line.split()[0]], r.stdout

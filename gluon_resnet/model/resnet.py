@@ -1,5 +1,6 @@
-"""The neon model-zoo residual networks as Gluon HybridBlocks: imperative by default in CPU training, a static
-graph once hybridized (on GPUs, in bfloat16, with --hybridize, and in every export).
+"""The neon model-zoo residual networks as Gluon HybridBlocks, trained as a static graph (hybridized with static
+memory: tools/train.py's default on every device) or imperatively (--no-hybridize, CPU), and hybridized in every
+export.
 
 CIFAR-10: 6n+2 layers (n = 3, 5, 9, 18 -> ResNet-20/32/56/110), 16/32/64 filters, 32x32 input.
 Mini-Places2: 8n+2 layers (default n = 9), stride-2 stem, 32/64/128/256 filters, 112x112 input.
