@@ -33,7 +33,7 @@ class Summary:
     exported_selection: str        # "final" or "best"
     seconds_per_epoch: float
     images_per_second: float
-    peak_gpu_memory_mib: float     # None on the CPU
+    peak_gpu_memory_mib: float     # the epochs' largest gpu_memory_mib sample; None on the CPU
     peak_host_rss_mib: float
     total_seconds: float
 

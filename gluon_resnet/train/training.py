@@ -110,7 +110,7 @@ class EpochStats:
     top1_err: float
     images: int
     seconds: float
-    gpu_memory_mib: float = None   # peak GPU memory in use; None on the CPU
+    gpu_memory_mib: float = None   # the most GPU memory in use (total - free) when sampled; None on the CPU
 
 
 def train_one_epoch(net, trainer, loss_fn, batches, ctxs, epoch, total, check_stop, dtype="float32", grad_scale=None,
@@ -139,7 +139,7 @@ def train_one_epoch(net, trainer, loss_fn, batches, ctxs, epoch, total, check_st
             in_flight.append(losses[0])
             if len(in_flight) > IN_FLIGHT:
                 in_flight.popleft().wait_to_read()  # a signal's handler runs when this returns
-            if done % 20 == 1:
+            if (done - 1) % sync_every == 0:  # after the first batch, then with each sync
                 peak = devices.peak_memory_mb(ctxs, peak)
             if done % sync_every == 0:
                 loss_sum, _ = _read_sums(sums, epoch, synced, done, trainer)
