@@ -327,7 +327,7 @@ def read_folder(src, val_fraction=0.2, seed=0):
             where = os.path.join(src, split) if has_train else src
             raise UserError(f"{where} gives no {split} images ({', '.join(IMAGE_EXTENSIONS)})"
                             + ("" if has_train else "; a class folder needs 2 images or more to give val any"))
-    listing = [f"{it.name}:{os.path.getsize(it.payload)}" for split in ("train", "val") for it in splits[split]]
+    listing = [f"{it.name}:{sha256_of(it.payload)}" for split in ("train", "val") for it in splits[split]]
     if split_note:
         listing.append(split_note)
     digest = hashlib.sha256("\n".join(listing).encode()).hexdigest()

@@ -164,6 +164,14 @@ def test_folder_dataset(tmp_path):
     meta = pack(read_folder(str(tmp_path)), "folder", str(tmp_path / "out"), size=32, progress=False)
     assert meta.classes == ["cat", "dog"] and meta.counts == {"train": 6, "val": 4}
     assert meta.image_size == [40, 40] and meta.crop_size == 32
+    # The source checksum (a resumed run's check) is of the images' contents: one edited in place at the
+    # same size changes it, as a re-read of the untouched folder does not.
+    assert read_folder(str(tmp_path)).sha256 == meta.source["sha256"]
+    image = tmp_path / "train" / "dog" / "1.png"
+    data = bytearray(image.read_bytes())
+    data[-20] ^= 0xFF
+    image.write_bytes(bytes(data))
+    assert read_folder(str(tmp_path)).sha256 != meta.source["sha256"]
 
 
 # ---------------------------------------------------------------- bad input
