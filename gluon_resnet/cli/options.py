@@ -107,8 +107,7 @@ def train_parser(description=None):
                         "the CPU (docs/performance.md)")
     h.add_argument("--hybridize", action=argparse.BooleanOptionalAction, default=None,
                    help=f"train the static graph (default {default('hybridize')}); --no-hybridize: imperative steps "
-                        "on the CPU (GPUs always hybridize). The static graph measured 1.34-1.63x the imperative "
-                        "step on an AVX-512 Xeon and 1.18-1.32x on an AVX2 EPYC (docs/performance.md)")
+                        "on the CPU (GPUs always hybridize), slower on every CPU measured (docs/performance.md)")
     o = p.add_argument_group("optimization (defaults: the dataset's recipe)")
     o.add_argument("--batch-size", type=positive_int,
                    help=f"per worker, over its devices (recipe: {recipe('batch_size')}). With W launch.py workers each update sees "

@@ -32,17 +32,16 @@ def bf16_supported(flags=None):
 
 
 def bf16_outlook(flags=None):
-    """One line: whether this CPU trains in bfloat16, and how the bf16 step measured against fp32 on its
-    kind of CPU (benchmarks/bench.py, docs/performance.md). MXNet 1.9's oneDNN 2.4.4 runs its AVX512-BF16
-    kernels on every bf16 CPU and AMX ones on none, so an AMX CPU gains nothing from its tiles."""
+    """One line: whether this CPU trains in bfloat16, and where its kind of CPU was measured against float32
+    (docs/performance.md, with dates and machines). MXNet 1.9's oneDNN 2.4.4 runs its AVX512-BF16 kernels on
+    every bf16 CPU and AMX ones on none, so an AMX CPU gains nothing from its tiles."""
     flags = cpu_flags() if flags is None else flags
     if "amx_bf16" in flags:
         return ("this CPU trains in bfloat16 (--dtype bfloat16), but it is not expected to be faster than float32 "
-                "here: MXNet's oneDNN 2.4.4 has no AMX kernels, and the bf16 step measured 0.81x the fp32 one on "
-                "an AMX Xeon (2026-12-03)")
+                "here: MXNet's oneDNN 2.4.4 has no AMX kernels (measured: docs/performance.md, bfloat16 training)")
     if "avx512_bf16" in flags:
-        return ("this CPU trains in bfloat16 (--dtype bfloat16): measured 1.56-1.72x the imperative fp32 step on "
-                "an AVX512-BF16 EPYC (2026-12)")
+        return ("this CPU trains in bfloat16 (--dtype bfloat16) on its AVX512-BF16 kernels; against float32 it "
+                "measured as in docs/performance.md, bfloat16 training")
     return f"this CPU has neither {' nor '.join(CPU_FLAGS)}: --dtype bfloat16 does not train here"
 
 
