@@ -216,6 +216,23 @@ def test_bad_input_to_every_tool(tmp_path, onnx_run, packed_cifar):
     assert not list(tmp_path.glob("**/*.tmp-*")) and not (tmp_path / "p").exists()
 
 
+def test_a_missing_dataset_or_run_is_said_before_mxnet_loads(tmp_path):
+    """Importing MXNet takes about 1.5 s of CPU: a command whose dataset or run folder is not there says so
+    first, in one line, and never loads it."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "dataset.json").write_text("")
+    nothing = tmp_path / "nothing"
+    cases = [(("tools/train.py", "--data-dir", tmp_path / "data", "--save-dir", tmp_path / "r"), tmp_path / "data"),
+             (("tools/train.py", "--save-dir", nothing, "--resume"), nothing),
+             (("tools/evaluate.py", "--save-dir", nothing), nothing),
+             (("onnx_export/export.py", "--save-dir", nothing), nothing)]
+    for argv, name in cases:
+        result = _tool("-X", "importtime", *argv)
+        _one_line(result, name)
+        loaded = {line.rsplit("|", 1)[-1].strip() for line in result[2].splitlines() if line.startswith("import time:")}
+        assert "gluon_resnet" in loaded and not {m for m in loaded if m.split(".")[0] == "mxnet"}, argv
+
+
 def test_an_image_that_is_not_one_is_named_and_the_others_still_run(onnx_run, tmp_path):
     import cv2
     import numpy as np
