@@ -31,9 +31,10 @@ def test_a_launcher_job_role_is_named_without_the_runs_mark():
     try:
         # Once: on Python 3.14 in CI's sid root, a scan right after Popen returned once missed the new process.
         deadline = time.time() + 5
-        while proc.pid not in leftovers.marked_processes(os.environ[leftovers.SESSION_MARK]) and time.time() < deadline:
+        while proc.pid not in (seen := leftovers.marked_processes(os.environ[leftovers.SESSION_MARK])) \
+                and time.time() < deadline:
             time.sleep(0.05)
-        assert proc.pid in leftovers.marked_processes(os.environ[leftovers.SESSION_MARK])
+        assert proc.pid in seen, seen
     finally:
         proc.kill()
         proc.wait()
