@@ -73,6 +73,18 @@ STOP_GRACE = 10
 STOP_GRACE_ENV = "GLUON_RESNET_STOP_GRACE"
 
 
+# What a dataset is when no packed copy of it is at hand (a model imported from neon without --data-dir):
+# CIFAR-10's class names (its batches.meta), split sizes and RGB means (RECIPE.md); Mini-Places2's 100 classes
+# by number (its categories.txt names them) and the means neon's batch writer gave it (ImageNet's, in RGB order).
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+KNOWN_DATASETS = {
+    "cifar10": dict(family="cifar", classes=CIFAR10_CLASSES, counts={"train": 50000, "val": 10000},
+                    mean_rgb=[125.3, 123.0, 113.9], image_size=[40, 40], pad=4, pad_mode="mean"),
+    "miniplaces": dict(family="miniplaces", classes=[str(i) for i in range(100)], counts={"train": 100000, "val": 10000},
+                       mean_rgb=[126.80609131, 119.21331787, 104.41227722], image_size=[128, 128], pad=0),
+}
+
+
 def training_defaults(recipe):
     """{TrainConfig field: default} for a dataset of `recipe`'s family (warmup_lr follows lr)."""
     return {**TRAINING, "lr": recipe.lr, "wd": recipe.wd, "mom": recipe.momentum, "lr_factor": recipe.lr_factor,

@@ -62,6 +62,8 @@ def write_meta(folder, meta):
 def read_meta(data_dir):
     """dataset.json of a packed folder, with an actionable error when it is missing or unreadable. The
     record files are not read: integrity.open_dataset checks them too."""
+    if not data_dir:
+        raise UserError("no packed dataset is known for this run (it was imported without one): pass --data-dir")
     path = os.path.join(data_dir, META_FILE)
     if os.path.isfile(data_dir):
         raise UserError(f"{data_dir} is a file; --data-dir takes the folder tools/im2rec_pack.py wrote")

@@ -8,7 +8,7 @@ import tarfile
 
 import numpy as np
 
-CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+from ..recipes import CIFAR10_CLASSES
 
 
 def make_cifar_arrays(per_batch=12, test=20, seed=0):
@@ -33,7 +33,7 @@ def write_cifar_python(path, batches):
             d = {"batch_label": f"{name} of 6", "labels": labels, "data": rows,
                  "filenames": [f"img_{i:05d}.png" for i in range(len(labels))]}
             add_member(tar, f"cifar-10-batches-py/{name}", pickle.dumps(d, protocol=2))
-        meta = {"num_cases_per_batch": 10000, "label_names": CIFAR_CLASSES, "num_vis": 3072}
+        meta = {"num_cases_per_batch": 10000, "label_names": CIFAR10_CLASSES, "num_vis": 3072}
         add_member(tar, "cifar-10-batches-py/batches.meta", pickle.dumps(meta, protocol=2))
     return str(path)
 
@@ -44,7 +44,7 @@ def write_cifar_binary(path, batches):
         for name, (rows, labels) in batches.items():
             recs = np.concatenate([np.array(labels, np.uint8)[:, None], rows], axis=1)
             add_member(tar, f"cifar-10-batches-bin/{name}.bin", recs.tobytes())
-        add_member(tar, "cifar-10-batches-bin/batches.meta.txt", ("\n".join(CIFAR_CLASSES) + "\n\n").encode())
+        add_member(tar, "cifar-10-batches-bin/batches.meta.txt", ("\n".join(CIFAR10_CLASSES) + "\n\n").encode())
     return str(path)
 
 

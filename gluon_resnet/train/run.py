@@ -7,6 +7,7 @@
     summary.json, val_error.png, train.log     written by training
     model-symbol.json / model-0000.params      the exported MXNet model (input `data`)
     model.onnx, model.int8.onnx, verify.json   ONNX exports and their check
+    imported.json                              a model imported from neon: the file, its sha256, neon's version
 
 Every file but train.log and the plot is written atomically and flushed to the disk (fileio: temporary
 name, fsync, rename, fsync of the folder); metrics.jsonl is appended a flushed line at a time. A
@@ -108,6 +109,7 @@ class Run:
     onnx = property(lambda self: self.path("model.onnx"))
     int8_onnx = property(lambda self: self.path("model.int8.onnx"))
     verify_report = property(lambda self: self.path("verify.json"))
+    imported = property(lambda self: self.path("imported.json"))   # where an imported model came from
     _best = property(lambda self: self.path("best"))
 
     def _checkpoint(self, epoch):
@@ -199,7 +201,7 @@ class Run:
         """Remove checkpoints, best model and records: `--force` starts over."""
         for epoch in self.epochs():
             self._drop(epoch)
-        for path in (self.metrics, self._best + ".json", self._best + ".params", self.summary):
+        for path in (self.metrics, self._best + ".json", self._best + ".params", self.summary, self.imported):
             if os.path.exists(path):
                 os.remove(path)
 
