@@ -8,6 +8,7 @@ from . import main_guard
 
 def parse_args(argv=None):
     from ..recipes import KNOWN_DATASETS
+    from .options import positive_int
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("model", help="neon's file, as Model.save_params or the Serialize callback wrote it")
     p.add_argument("--save-dir", required=True, help="the run folder to write")
@@ -19,6 +20,8 @@ def parse_args(argv=None):
     p.add_argument("--channels", choices=("bgr", "rgb"), default="bgr",
                    help="the order of the colour planes neon trained on: bgr for neon's ImageLoader (OpenCV), "
                         "rgb for arrays in RGB order (default: %(default)s)")
+    p.add_argument("--batch-size", type=positive_int,
+                   help="the batch size training goes on with (neon's files hold none; default: the recipe's 128)")
     p.add_argument("--force", action="store_true", help="replace a run already in --save-dir")
     args = p.parse_args(argv)
     if args.data_dir and args.dataset:
@@ -32,7 +35,7 @@ def main(argv=None):
     from ..errors import render
     from ..train.neon_import import NeonImport, import_neon, next_steps
     from .hints import words
-    cfg = NeonImport(args.model, args.save_dir, args.data_dir, args.dataset, args.channels, args.force)
+    cfg = NeonImport(args.model, args.save_dir, args.data_dir, args.dataset, args.channels, args.batch_size, args.force)
     run, model = import_neon(cfg)
     states = "with neon's momentum buffers" if model.momentum is not None else "no optimizer states in the file"
     from ..model.neon import network_name

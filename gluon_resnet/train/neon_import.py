@@ -28,6 +28,7 @@ class NeonImport:
     data_dir: str = None     # a packed dataset: class names, mean, split sizes (and what --resume trains on)
     dataset: str = None      # without data_dir: "cifar10" or "miniplaces", the recipe's defaults
     channels: str = "bgr"    # neon's ImageLoader gave the network BGR planes; "rgb" for arrays in RGB order
+    batch_size: int = None   # neon's files hold none: the recipe's (neon's 128) unless given
     force: bool = False
 
 
@@ -87,15 +88,16 @@ def _record(run, model, cfg, meta):
 
 
 def _config(model, meta, cfg):
-    """The run's TrainConfig: the dataset's recipe, with neon's optimizer and schedule where the file has them.
-    neon's files hold no batch size: the recipe's (neon's 128)."""
+    """The run's TrainConfig: the dataset's recipe, with neon's optimizer and schedule where the file has them,
+    and the batch size asked for (neon's files hold none)."""
     opt = dict(model.optimizer)
     every = opt.pop("lr_step_every", None)
     num_epochs = max(meta.recipe.num_epochs, model.epoch_index)
     if every:  # neon's Schedule(step_config=N): a drop every N epochs
         opt["lr_step_epochs"] = tuple(float(e) for e in range(every, num_epochs, every))
+    given = {"batch_size": cfg.batch_size} if cfg.batch_size else {}
     return TrainConfig.for_recipe(meta.recipe, cfg.data_dir or "", cfg.save_dir, n=model.n, shortcut="A",
-                                  num_epochs=num_epochs, **opt)
+                                  num_epochs=num_epochs, **opt, **given)
 
 
 def _network(model, meta):
