@@ -4,12 +4,13 @@ command's exit code 0 and what the page says it makes checked.
 
 The data a page presumes is there in its real format, only small: CIFAR-10's python tarball at
 data/raw/cifar-10-python.tar.gz, MIT's Mini-Places2 tree at data/raw/miniplaces, the reader's
-photo.png, a hostfile that names hosts. What this machine lacks (a GPU, the hours of 180 epochs, the
+photo.png, a hostfile that names hosts, the reader's neon model files (files neon made: tests/fixtures/neon). What this machine lacks (a GPU, the hours of 180 epochs, the
 reader's own cluster) is replaced in TWINS, each with its reason; NOT_RUN lists what cannot run here
 at all; every other command runs as written. A listed command that no page shows any more fails."""
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -56,6 +57,9 @@ TWINS = {
     f"{PY} tools/launch.py -n 4 -s 2 --launcher slurm -- {PY} tools/train.py {R56} --save-dir /shared/runs/r56":
         (f"{PY} tools/launch.py -n 4 -s 2 --launcher slurm -- {PY} tools/train.py {R56} --save-dir "
          f"{{ws}}/shared-slurm/runs/r56 --num-epochs 1", f"{EPOCH}; {SHARED}; Slurm: the one-node cluster the tests start"),
+    f"{PY} tools/train.py --save-dir runs/neon-resnet20 --resume":
+        (f"{PY} tools/train.py --save-dir runs/neon-resnet20 --resume --num-epochs 2",
+         "one more epoch after neon's instead of the 179 left to the recipe's 180: hours on this machine"),
 }
 NOT_RUN = {
     "make test": "it runs this suite",
@@ -99,6 +103,15 @@ MAKES = {
     f"--save-dir /shared/runs/r56": ["shared-ssh/runs/r56/summary.json"],
     f"{PY} tools/launch.py -n 4 -s 2 -H hosts --launcher mpi -- {PY} tools/train.py {R56} --save-dir /shared/runs/r56":
         ["shared-mpi/runs/r56/summary.json"],
+    f"{PY} tools/import_neon.py cifar10_msra.prm --data-dir data/cifar10 --save-dir runs/neon-resnet20":
+        ["runs/neon-resnet20/imported.json", "runs/neon-resnet20/checkpoint-0001.states",
+         "stdout:CIFAR-10 ResNet-20 of 10 classes, neon 1.2.1"],
+    f"{PY} tools/evaluate.py --save-dir runs/neon-resnet20": [r"stdout:multiscale 32,40,48 +top-1"],
+    f"{PY} onnx_export/export.py --save-dir runs/neon-resnet20": ["runs/neon-resnet20/model.onnx"],
+    f"{PY} onnx_export/verify.py --save-dir runs/neon-resnet20": ["runs/neon-resnet20/verify.json"],
+    f"{PY} tools/train.py --save-dir runs/neon-resnet20 --resume": ["runs/neon-resnet20/summary.json"],
+    f"{PY} tools/import_neon.py neon_miniplaces.prm --dataset miniplaces --save-dir runs/neon-miniplaces":
+        ["runs/neon-miniplaces/imported.json", "stdout:Mini-Places2 ResNet-10 of 100 classes"],
 }
 
 
@@ -146,6 +159,10 @@ def workspace(tmp_path_factory, sshd, mpi_env, slurm_env):
     write_cifar_python(ws / "data" / "raw" / "cifar-10-python.tar.gz", make_cifar_arrays(per_batch=30, test=40))
     write_miniplaces(ws / "data" / "raw" / "miniplaces", per_class=12, size=64)  # 36 images: 2 batches of 16
     cv2.imwrite(str(ws / "photo.png"), np.random.RandomState(0).randint(0, 256, (32, 32, 3)).astype(np.uint8))
+    neon_files = os.path.join(ROOT, "tests", "fixtures", "neon")
+    shutil.copy(os.path.join(neon_files, "resnet20-neon1.2.1-float32", "after3.prm"), ws / "cifar10_msra.prm")
+    shutil.copy(os.path.join(neon_files, "miniplaces10-neon2.6-float32", "after3_nostates.prm"),
+                ws / "neon_miniplaces.prm")
     config, port = sshd
     (ws / "hosts").write_text(f"localhost:{port}\n{socket.gethostname()}:{port}\n")  # hosts by name
     env = {**mpi_env, "SLURM_CONF": slurm_env["SLURM_CONF"]}

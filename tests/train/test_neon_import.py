@@ -53,8 +53,9 @@ def test_an_imported_file_gives_neons_logits(tmp_path, folder, prm, key):
     assert record["sha256"] == neon.sha256_of(os.path.join(folder, prm)) and record["epoch_index"] == state.epoch == 1
 
 
-@pytest.mark.parametrize("folder, prm, key", [(V1, "bnwarm.prm", "infer_bnwarm_logits"),
-                                              (MP, "after3_nostates.prm", "infer_after_logits")])
+@pytest.mark.parametrize("folder, prm, key", [
+    (V1, "after3.prm", "infer_after_logits"), (V1, "bnwarm.prm", "infer_bnwarm_logits"),
+    (V2, "after3.prm", "infer_after_logits"), (MP, "after3_nostates.prm", "infer_after_logits")])
 def test_the_export_of_an_imported_file_gives_neons_logits_in_every_exact_runtime(tmp_path, folder, prm, key):
     from gluon_resnet.cli.export import main as export
     from gluon_resnet.deploy import runtimes
@@ -125,10 +126,10 @@ def test_three_steps_of_the_ports_training_from_neons_init_give_neons_numbers():
         s = slice(step * batch, (step + 1) * batch)
         outs, _, losses = train_step(net, trainer, loss_fn, mx.nd.array(x[s], dtype="float64"),
                                      mx.nd.array(io["labels"][s], dtype="float64"), [mx.cpu()], "float64")
-        assert rel(outs[0].asnumpy(), io["train_logits"][step].T) < 1e-5
-        assert abs(float(losses[0].mean().asscalar()) - io["losses"][step]) < 1e-5
+        assert rel(outs[0].asnumpy(), io["train_logits"][step].T) < 5e-6
+        assert abs(float(losses[0].mean().asscalar()) - io["losses"][step]) < 2e-6
         worst_p, worst_m = _compare(net, trainer, os.path.join(V2, prm))
-        assert worst_p < 1e-4 and worst_m < 1e-4, (prm, worst_p, worst_m)
+        assert worst_p < 2e-5 and worst_m < 2e-5, (prm, worst_p, worst_m)  # no weight decay on gamma: 2.5e-3
 
 
 def test_an_imported_checkpoint_resumes_on_neons_momentum_and_schedule(tmp_path, packed_cifar):
