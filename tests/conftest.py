@@ -242,7 +242,7 @@ def sshd(tmp_path_factory):
     (sshd's privilege-separation folder), which it removes again if it made it."""
     import getpass
 
-    from gluon_resnet.cluster.launcher import free_port
+    from gluon_resnet.cluster.addresses import free_port
     if not os.path.exists(shutil.which("sshd") or "/usr/sbin/sshd"):
         pytest.fail("sshd is missing: install openssh-server (.ci/run does)")
     d = tmp_path_factory.mktemp("ssh")
@@ -453,7 +453,7 @@ def slurm_env(tmp_path_factory):
     of its own (its key, socket and pid file in a temporary folder, so a munged the machine runs is never
     touched); everything stopped and the folder removed at the end. Returns the environment that points
     srun at it."""
-    from gluon_resnet.cluster.launcher import free_port
+    from gluon_resnet.cluster.addresses import free_port
     for tool in ("slurmctld", "slurmd", "srun", "munged"):
         if not shutil.which(tool):
             pytest.fail(f"{tool} is missing: install slurm-wlm and munge (make test does)")

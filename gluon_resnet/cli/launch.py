@@ -24,7 +24,7 @@ from .train import LAUNCH_ENV
 
 
 def parse_args(argv=None):
-    from ..cluster.launcher import BACKENDS
+    from ..cluster.backends import BACKENDS
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-n", "--num-workers", type=positive_int, default=2)
     p.add_argument("-s", "--num-servers", type=positive_int, default=1)

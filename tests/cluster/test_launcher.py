@@ -85,7 +85,7 @@ def test_two_workers_of_64_move_the_weights_as_one_process_of_128(tmp_path, pack
 
 def test_the_scheduler_port_is_never_one_the_kernel_hands_out():
     """ps-lite's scheduler failed with "bind failed" when srun's outgoing connections took its port first."""
-    from gluon_resnet.cluster.launcher import _ephemeral_ports, free_port
+    from gluon_resnet.cluster.addresses import _ephemeral_ports, free_port
     low, high = _ephemeral_ports()
     for _ in range(20):
         port = free_port()
@@ -187,7 +187,7 @@ def test_workers_end_each_epoch_with_identical_parameters(tmp_path, packed_digit
 
 
 def test_hostfile_format(tmp_path):
-    from gluon_resnet.cluster.launcher import read_hostfile
+    from gluon_resnet.cluster.hosts import read_hostfile
     f = tmp_path / "hosts"
     f.write_text("node1\nnode2:2222 slots=4\n\n# comment\n127.0.0.1:22\n")
     assert read_hostfile(str(f)) == [("node1", 22), ("node2", 2222), ("127.0.0.1", 22)]
@@ -248,7 +248,7 @@ def test_ssh_job_ends_everywhere_when_a_remote_worker_dies(tmp_path, packed_cifa
 def _host_keyed_sshd(tmp_path, sshd, strict=None):
     """A second sshd of the fixture's kind on its own port with a host key made here, and a client config
     that remembers host keys in a known_hosts of its own (the launcher's policy applies unless `strict`)."""
-    from gluon_resnet.cluster.launcher import free_port
+    from gluon_resnet.cluster.addresses import free_port
     d = pathlib.Path(sshd[0]).parent
     key = tmp_path / "host_key_a"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
@@ -316,7 +316,7 @@ def test_ssh_config_that_asks_for_strict_checking_wins(tmp_path, packed_digits, 
 
 
 def test_a_host_ssh_cannot_log_in_to_is_one_line_before_anything_starts(tmp_path):
-    from gluon_resnet.cluster.launcher import free_port
+    from gluon_resnet.cluster.addresses import free_port
     port = free_port()  # nothing listens there
     (tmp_path / "hosts").write_text(f"localhost:{port}\n")
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "1", "-H", str(tmp_path / "hosts"),
@@ -328,7 +328,7 @@ def test_a_host_ssh_cannot_log_in_to_is_one_line_before_anything_starts(tmp_path
 
 
 def test_host_names_become_addresses_and_a_name_that_does_not_resolve_is_one_line(tmp_path):
-    from gluon_resnet.cluster.launcher import node_addresses
+    from gluon_resnet.cluster.addresses import node_addresses
     here = socket.gethostname()
     assert node_addresses([("localhost", 22), (here, 22)], "127.0.0.1") == {"localhost": "127.0.0.1",
                                                                            here: "127.0.0.1"}
@@ -345,7 +345,7 @@ def test_host_names_become_addresses_and_a_name_that_does_not_resolve_is_one_lin
 
 
 def test_scheduler_address_is_never_loopback_for_remote_hosts(monkeypatch):
-    from gluon_resnet.cluster import launcher
+    from gluon_resnet.cluster import addresses as launcher
     assert launcher.scheduler_address("local", None) == "127.0.0.1"
     assert launcher.scheduler_address("ssh", [("localhost", 22), ("127.0.0.1", 2222)]) == "127.0.0.1"
     monkeypatch.setattr(launcher, "is_this_host", lambda host: False)
@@ -359,7 +359,7 @@ def test_scheduler_address_is_never_loopback_for_remote_hosts(monkeypatch):
 
 
 def test_mpirun_and_srun_command_lines():
-    from gluon_resnet.cluster.launcher import mpirun_command, srun_command
+    from gluon_resnet.cluster.backends import mpirun_command, srun_command
     assert mpirun_command("openmpi", ["A", "B"], ["python", "x.py"], "node2") == \
         ["mpirun", "-n", "1", "--bind-to", "none", "--host", "node2", "-x", "A", "-x", "B", "python", "x.py"]
     assert mpirun_command("mpich", ["A", "B"], ["python"]) == ["mpirun", "-n", "1", "-genvlist", "A,B", "python"]

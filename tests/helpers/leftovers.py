@@ -11,7 +11,7 @@ import signal
 import subprocess
 import time
 
-from gluon_resnet.cluster.launcher import MARKER as JOB_MARK
+from gluon_resnet.cluster.supervision import MARKER as JOB_MARK
 
 SESSION_MARK = "GLUON_RESNET_TEST_SESSION"
 SSH_CONFIGS = "/tmp/gluon-resnet-ssh-*.conf"

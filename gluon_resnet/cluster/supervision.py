@@ -1,0 +1,168 @@
+"""A job's roles watched together: each a child process of the launcher, polled twice a second; the first to
+exit non-zero (or be killed) ends the job: SIGTERM to every role, SIGKILL to what is left after a grace
+period, then a sweep of this host for any process still carrying the job's marker."""
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from .. import threads
+from ..errors import JobError
+from ..recipes import STOP_GRACE, STOP_GRACE_ENV
+
+
+POLL_SECONDS = 0.5
+# Passed on to every role when set here. Thread settings only when the user set them (threads.user_settings):
+# each host's program picks its own defaults for its cores.
+PASSED_ENV = (threads.OPENMP_ENV, "LD_LIBRARY_PATH", "DMLC_INTERFACE", "PYTHONPATH")
+MARKER = "GLUON_RESNET_JOB"  # set on every role: what is left of a job on this host can be found
+
+
+class JobFailed(JobError):
+    exit_code = 1
+
+def _die_with_launcher(sig):
+    """In each role before exec (Linux): `sig` when the launcher dies, even when it is killed with -9.
+    mpirun and srun get SIGTERM, which they forward to their tasks; other roles get SIGKILL."""
+    def arm():
+        try:
+            import ctypes
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+    return arm
+
+
+@dataclass
+class Role:
+    name: str            # "scheduler", "server 0", "worker 1"
+    host: str
+    proc: subprocess.Popen = field(repr=False)
+    silent: object = field(default=None, repr=False)  # ssh roles: () -> None, or why their host is silent
+
+    @property
+    def is_worker(self):
+        return self.name.startswith("worker")
+
+
+def _describe(code):
+    if code < 0:
+        return f"was killed by {signal.Signals(-code).name}"
+    if code > 128 and code - 128 in signal.valid_signals():
+        return f"exited with {code} ({signal.Signals(code - 128).name})"
+    return f"exited with {code}"
+
+class Job:
+    """The roles of one dist kvstore job, watched together."""
+
+    def __init__(self, workers, servers, root_uri, root_port, env=None, log=print, resume_hint=None,
+                 grace=STOP_GRACE):
+        self.roles, self.log, self.resume_hint, self.grace = [], log, resume_hint, grace
+        self.id = uuid.uuid4().hex[:12]
+        self.base = {"DMLC_PS_ROOT_URI": root_uri, "DMLC_PS_ROOT_PORT": str(root_port),
+                     "DMLC_NUM_WORKER": str(workers), "DMLC_NUM_SERVER": str(servers), MARKER: self.id,
+                     STOP_GRACE_ENV: str(grace),
+                     **{k: os.environ[k] for k in PASSED_ENV if k in os.environ}, **threads.user_settings(),
+                     **(env or {})}
+
+    def env(self, role, host):
+        return {**self.base, "DMLC_ROLE": role, "DMLC_NODE_HOST": host}
+
+    def _start(self, name, host, argv, env=None, death=signal.SIGKILL, silent=None):
+        # A new session: the whole role (and anything it starts) can be signalled as one group.
+        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=_die_with_launcher(death))
+        self.roles.append(Role(name, host, proc, silent))
+
+    def start(self, backend, name, role, command, host=None, ssh_port=None, address=None):
+        """Start role `name` ("server 0", ...) of kind `role` running `command`, the way `backend` does."""
+        env = self.env(role, address or host or "127.0.0.1")
+        argv, env, where, death = backend.task(self, env, command, host, ssh_port)
+        self._start(name, where, argv, env, death, backend.silent(host, ssh_port))
+
+    def stop(self, grace=None):
+        """SIGTERM every role still running, SIGKILL what is left after `grace` seconds (default: the job's
+        stop grace); then cancel the job's Slurm jobs and end any process of the job still on this host (an
+        mpirun task has its own process group and may outlive mpirun by a moment)."""
+        for sig, wait in ((signal.SIGTERM, self.grace if grace is None else grace), (signal.SIGKILL, 5)):
+            alive = [r for r in self.roles if r.proc.poll() is None]
+            for r in alive:
+                try:
+                    os.killpg(r.proc.pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.time() + wait
+            while time.time() < deadline and any(r.proc.poll() is None for r in alive):
+                time.sleep(0.1)
+        if shutil.which("scancel") and any(r.proc.args[0] == "srun" for r in self.roles):
+            subprocess.run(["scancel", f"--name=gluon-resnet-{self.id}"], capture_output=True)
+        for sig, wait in ((signal.SIGTERM, 3), (signal.SIGKILL, 0)):
+            left = job_processes(self.id)
+            for pid in left:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.time() + wait
+            while left and time.time() < deadline and job_processes(self.id):
+                time.sleep(0.1)
+
+    def watch(self):
+        """Wait for the workers; end everything on the first failure, Ctrl-C or SIGTERM. Returns 0, or
+        raises JobFailed / returns 128 + signal."""
+        got = []
+        old = {s: signal.signal(s, lambda signum, frame: got.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while True:
+                if got:
+                    self.log(f"launch: {signal.Signals(got[0]).name} received; stopping every role")
+                    self.stop()
+                    return 128 + got[0]
+                workers = [r for r in self.roles if r.is_worker]
+                for r in self.roles:
+                    code = r.proc.poll()
+                    if code is None or code == 0:  # servers and the scheduler leave with 0 once the
+                        continue                   # workers have finalized the kvstore
+                    what = f"{r.name} on {r.host} {_describe(code)}"
+                    why = r.silent() if code == 255 and r.silent else None  # ssh's own failure: the host?
+                    if why:
+                        what = f"host {r.host} went silent: the ssh of {r.name} {why}"
+                    self.stop(grace=3)
+                    hint = self.resume_hint() if self.resume_hint else "Fix what is named above and run the same command again"
+                    raise JobFailed(f"{what}; stopped the whole job. {hint}")
+                if all(w.proc.poll() == 0 for w in workers):
+                    deadline = time.time() + 10
+                    while time.time() < deadline and any(r.proc.poll() is None for r in self.roles):
+                        time.sleep(0.1)
+                    self.stop(grace=2)
+                    return 0
+                time.sleep(POLL_SECONDS)
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+
+
+def _network(pid="self"):
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino
+    except OSError:
+        return None
+
+
+def job_processes(job_id):
+    """Pids of this host's processes that carry the job's marker (other than this one). This host is
+    this network namespace: hosts made of namespaces on one machine (the tests') share /proc, and a role
+    on another host must end through its own ssh session, as on real machines."""
+    found, here = [], _network()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read()
+        except OSError:
+            continue
+        if f"{MARKER}={job_id}".encode() in env.split(b"\0") and int(pid) != os.getpid() and _network(pid) == here:
+            found.append(int(pid))
+    return found
