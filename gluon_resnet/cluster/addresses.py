@@ -92,12 +92,13 @@ def route_to(host):
         return s.getsockname()[0]
 
 
-def scheduler_address(launcher, hosts, interfaces=None):
+def scheduler_address(hosts, here_only=False, interfaces=None):
     """Where the roles reach the scheduler when --host-ip is not given: loopback for a job on this host
-    alone, else the route to the first remote host, else this host's first non-loopback interface.
-    Never loopback when a role may run elsewhere: then a UserError asks for --host-ip."""
+    alone (`here_only`, or a hostfile naming only this host), else the route to the first remote host, else
+    this host's first non-loopback interface. Never loopback when a role may run elsewhere: then a
+    UserError asks for --host-ip."""
     remote = [h for h, _ in hosts or [] if not is_this_host(h)]
-    if launcher == "local" or (hosts and not remote):
+    if here_only or (hosts and not remote):
         return "127.0.0.1"
     address = None
     if remote:

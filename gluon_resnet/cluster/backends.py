@@ -38,6 +38,8 @@ class Backend:
     where it runs, the signal it gets when the launcher dies)."""
     name = tool = None          # the --launcher name; the program that must be on PATH
     needs_hostfile = False
+    here_only = False           # every role runs on this machine (and shares its cores)
+    uses_ssh = False            # roles are started over ssh with the job's ssh config
 
     def __init__(self, workdir, moved=False, ssh_config=None):
         self.workdir, self.moved = workdir, moved  # moved: --sync-dst-dir, so the roles cd there first
@@ -60,10 +62,14 @@ class Backend:
     def task(self, job, env, command, host, ssh_port):
         raise NotImplementedError
 
+    def cleanup(self, job):
+        """After the job's roles have ended: anything the starter keeps of the job (Slurm's steps)."""
+
 
 class Local(Backend):
     """A process on this machine."""
     name = "local"
+    here_only = True
 
     def task(self, job, env, command, host, ssh_port):
         return command, {**os.environ, **env}, "localhost", signal.SIGKILL
@@ -73,7 +79,7 @@ class Ssh(Backend):
     """`ssh -tt host`: the remote role runs on a pty, so it gets SIGHUP (and ends, even when blocked in the
     kvstore) when this client is killed. BatchMode: fail instead of asking for a password."""
     name = tool = "ssh"
-    needs_hostfile = True
+    needs_hostfile = uses_ssh = True
 
     def task(self, job, env, command, host, ssh_port):
         remote = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
@@ -116,7 +122,15 @@ class Slurm(Scheduled):
     name, tool, anywhere = "slurm", "srun", "Slurm's choice"
 
     def starter(self, job, names, command, host):
-        return srun_command(f"gluon-resnet-{job.id}", command, host, "SLURM_JOB_ID" in os.environ)
+        return srun_command(self.job_name(job), command, host, "SLURM_JOB_ID" in os.environ)
+
+    @staticmethod
+    def job_name(job):
+        return f"gluon-resnet-{job.id}"
+
+    def cleanup(self, job):
+        if shutil.which("scancel"):
+            subprocess.run(["scancel", f"--name={self.job_name(job)}"], capture_output=True)
 
 
 BACKENDS = {b.name: b for b in (Local, Ssh, Mpi, Slurm)}

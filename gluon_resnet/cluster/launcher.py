@@ -38,12 +38,13 @@ def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=N
     if launcher not in BACKENDS:
         raise UserError(f"--launcher must be one of {', '.join(BACKENDS)}, not {launcher!r}")
     hosts = read_hostfile(hostfile) if hostfile else None
-    config = ssh_config_file(ssh_config) if hosts and (launcher == "ssh" or sync_dst_dir) else None
-    backend = BACKENDS[launcher](sync_dst_dir or os.getcwd(), moved=bool(sync_dst_dir), ssh_config=config)
+    kind = BACKENDS[launcher]
+    config = ssh_config_file(ssh_config) if hosts and (kind.uses_ssh or sync_dst_dir) else None
+    backend = kind(sync_dst_dir or os.getcwd(), moved=bool(sync_dst_dir), ssh_config=config)
     try:
         backend.check(hosts)
-        root = host_ip or scheduler_address(launcher, hosts)
-        env = _job_env(env, launcher, workers, root)
+        root = host_ip or scheduler_address(hosts, backend.here_only)
+        env = _job_env(env, backend, workers, root)
         if config:
             check_hosts(hosts, config)
         if sync_dst_dir and hosts:
@@ -67,12 +68,12 @@ def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=N
             os.remove(config)
 
 
-def _job_env(env, launcher, workers, root):
+def _job_env(env, backend, workers, root):
     """The environment every role gets besides the job's own variables."""
     env = dict(env or {})
     if is_loopback(root) and "DMLC_INTERFACE" not in env and "DMLC_INTERFACE" not in os.environ:
         env["DMLC_INTERFACE"] = "lo"  # ps-lite would otherwise pick a non-loopback interface
-    if launcher == "local" and not threads.user_chose():
+    if backend.here_only and not threads.user_chose():
         # Workers on one machine share its cores: 2 workers x 2 OpenMP threads on 2 cores ran an epoch
         # in 5.4 s, 2 x 1 thread in 3.1 s (one worker alone: 3.3 s).
         env["OMP_NUM_THREADS"] = str(max(1, threads.cores() // workers))

@@ -2,7 +2,6 @@
 exit non-zero (or be killed) ends the job: SIGTERM to every role, SIGKILL to what is left after a grace
 period, then a sweep of this host for any process still carrying the job's marker."""
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -39,13 +38,10 @@ def _die_with_launcher(sig):
 @dataclass
 class Role:
     name: str            # "scheduler", "server 0", "worker 1"
+    kind: str            # DMLC_ROLE: "scheduler", "server" or "worker"
     host: str
     proc: subprocess.Popen = field(repr=False)
     silent: object = field(default=None, repr=False)  # ssh roles: () -> None, or why their host is silent
-
-    @property
-    def is_worker(self):
-        return self.name.startswith("worker")
 
 
 def _describe(code):
@@ -61,6 +57,7 @@ class Job:
     def __init__(self, workers, servers, root_uri, root_port, env=None, log=print, resume_hint=None,
                  grace=STOP_GRACE):
         self.roles, self.log, self.resume_hint, self.grace = [], log, resume_hint, grace
+        self.backends = []  # each backend that started a role, for its cleanup
         self.id = uuid.uuid4().hex[:12]
         self.base = {"DMLC_PS_ROOT_URI": root_uri, "DMLC_PS_ROOT_PORT": str(root_port),
                      "DMLC_NUM_WORKER": str(workers), "DMLC_NUM_SERVER": str(servers), MARKER: self.id,
@@ -71,17 +68,16 @@ class Job:
     def env(self, role, host):
         return {**self.base, "DMLC_ROLE": role, "DMLC_NODE_HOST": host}
 
-    def _start(self, name, host, argv, env=None, death=signal.SIGKILL, silent=None):
-        # A new session: the whole role (and anything it starts) can be signalled as one group.
-        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, start_new_session=True,
-                                preexec_fn=_die_with_launcher(death))
-        self.roles.append(Role(name, host, proc, silent))
-
     def start(self, backend, name, role, command, host=None, ssh_port=None, address=None):
         """Start role `name` ("server 0", ...) of kind `role` running `command`, the way `backend` does."""
         env = self.env(role, address or host or "127.0.0.1")
         argv, env, where, death = backend.task(self, env, command, host, ssh_port)
-        self._start(name, where, argv, env, death, backend.silent(host, ssh_port))
+        # A new session: the whole role (and anything it starts) can be signalled as one group.
+        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=_die_with_launcher(death))
+        self.roles.append(Role(name, role, where, proc, backend.silent(host, ssh_port)))
+        if backend not in self.backends:
+            self.backends.append(backend)
 
     def stop(self, grace=None):
         """SIGTERM every role still running, SIGKILL what is left after `grace` seconds (default: the job's
@@ -97,8 +93,8 @@ class Job:
             deadline = time.time() + wait
             while time.time() < deadline and any(r.proc.poll() is None for r in alive):
                 time.sleep(0.1)
-        if shutil.which("scancel") and any(r.proc.args[0] == "srun" for r in self.roles):
-            subprocess.run(["scancel", f"--name=gluon-resnet-{self.id}"], capture_output=True)
+        for backend in self.backends:
+            backend.cleanup(self)
         for sig, wait in ((signal.SIGTERM, 3), (signal.SIGKILL, 0)):
             left = job_processes(self.id)
             for pid in left:
@@ -121,7 +117,7 @@ class Job:
                     self.log(f"launch: {signal.Signals(got[0]).name} received; stopping every role")
                     self.stop()
                     return 128 + got[0]
-                workers = [r for r in self.roles if r.is_worker]
+                workers = [r for r in self.roles if r.kind == "worker"]
                 for r in self.roles:
                     code = r.proc.poll()
                     if code is None or code == 0:  # servers and the scheduler leave with 0 once the

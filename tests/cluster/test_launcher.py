@@ -345,17 +345,17 @@ def test_host_names_become_addresses_and_a_name_that_does_not_resolve_is_one_lin
 
 
 def test_scheduler_address_is_never_loopback_for_remote_hosts(monkeypatch):
-    from gluon_resnet.cluster import addresses as launcher
-    assert launcher.scheduler_address("local", None) == "127.0.0.1"
-    assert launcher.scheduler_address("ssh", [("localhost", 22), ("127.0.0.1", 2222)]) == "127.0.0.1"
-    monkeypatch.setattr(launcher, "is_this_host", lambda host: False)
-    monkeypatch.setattr(launcher, "route_to", lambda host: "127.0.1.1")  # what a stock Debian hostname gives
-    assert launcher.scheduler_address("ssh", [("node1", 22)], {"lo": "127.0.0.1", "eth0": "10.1.2.3"}) == "10.1.2.3"
-    assert launcher.scheduler_address("slurm", None, {"lo": "127.0.0.1", "ib0": "192.168.7.1"}) == "192.168.7.1"
+    from gluon_resnet.cluster import addresses
+    assert addresses.scheduler_address(None, here_only=True) == "127.0.0.1"
+    assert addresses.scheduler_address([("localhost", 22), ("127.0.0.1", 2222)]) == "127.0.0.1"
+    monkeypatch.setattr(addresses, "is_this_host", lambda host: False)
+    monkeypatch.setattr(addresses, "route_to", lambda host: "127.0.1.1")  # what a stock Debian hostname gives
+    assert addresses.scheduler_address([("node1", 22)], interfaces={"lo": "127.0.0.1", "eth0": "10.1.2.3"}) == "10.1.2.3"
+    assert addresses.scheduler_address(None, interfaces={"lo": "127.0.0.1", "ib0": "192.168.7.1"}) == "192.168.7.1"
     with pytest.raises(UserError, match="only loopback\\); pass --host-ip"):
-        launcher.scheduler_address("mpi", [("node1", 22)], {"lo": "127.0.0.1"})
-    monkeypatch.setattr(launcher, "route_to", lambda host: "10.9.8.7")
-    assert launcher.scheduler_address("mpi", [("node1", 22)], {"lo": "127.0.0.1"}) == "10.9.8.7"
+        addresses.scheduler_address([("node1", 22)], interfaces={"lo": "127.0.0.1"})
+    monkeypatch.setattr(addresses, "route_to", lambda host: "10.9.8.7")
+    assert addresses.scheduler_address([("node1", 22)], interfaces={"lo": "127.0.0.1"}) == "10.9.8.7"
 
 
 def test_mpirun_and_srun_command_lines():
