@@ -72,6 +72,14 @@ WARMUP_LR = 0.1  # an unset --warmup-lr is lr times this
 STOP_GRACE = 10
 STOP_GRACE_ENV = "GLUON_RESNET_STOP_GRACE"
 
+# A dist job whose workers all make no progress (a batch, a validation batch, a checkpoint) for STALL_TIMEOUT
+# seconds is ended, naming the worker that stopped first; a warning comes after STALL_WARN. The slowest step
+# between two reports measured (docs/distributed.md) is well below both. launch.py --stall-warn /
+# --stall-timeout set them for one job (0: off). Each worker reports to the launcher's address in PROGRESS_ENV
+# under its role's name in ROLE_ENV.
+STALL_WARN, STALL_TIMEOUT = 25, 50
+PROGRESS_ENV, ROLE_ENV = "GLUON_RESNET_PROGRESS", "GLUON_RESNET_ROLE"
+
 
 # What a dataset is when no packed copy of it is at hand (a model imported from neon without --data-dir):
 # CIFAR-10's class names (its batches.meta), split sizes and RGB means (RECIPE.md); Mini-Places2's 100 classes

@@ -35,7 +35,7 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 MACHINE_WIDE = {"slurm_env", "netns_hosts"}
 MACHINE_WIDE_MODULES = ("tests/cluster/test_hosts.py", "tests/cluster/test_mpi_slurm.py",
                         "tests/test_documented_commands.py", "tests/test_leftovers.py")
-ONE_BY_ONE_MODULES = ("tests/cluster/test_launcher.py",)
+ONE_BY_ONE_MODULES = ("tests/cluster/test_launcher.py", "tests/cluster/test_stall.py")
 
 
 def pytest_configure(config):

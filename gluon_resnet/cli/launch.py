@@ -7,7 +7,8 @@
 
 Each worker trains on its own shard; rank 0 validates and writes the run. Every launcher starts each
 role itself (ssh, mpirun -n 1, srun --ntasks=1) and watches it: when any worker, server or the
-scheduler dies, the whole job ends within seconds with one line naming it, and nothing is left running.
+scheduler dies, the whole job ends within seconds with one line naming it, and nothing is left running;
+when no worker makes progress for --stall-timeout seconds (a worker that hangs), it ends the same way.
 Run on this project's machine: local; ssh through a real sshd on loopback; mpi with Open MPI 4.1;
 slurm with Slurm 22.05 on a one-node cluster. Not run: MPICH, several real hosts.
 sge and yarn (in MXNet's launcher) are not offered: their submitters never notice a role that dies."""
@@ -15,11 +16,11 @@ import argparse
 import re
 import sys
 
-from ..recipes import STOP_GRACE
+from ..recipes import STALL_TIMEOUT, STALL_WARN, STOP_GRACE
 from ..threads import OPENMP_ENV, openmp_choice
 from . import main_guard
 from .hints import command
-from .options import port, positive_int
+from .options import nonnegative_float, port, positive_int
 from .train import LAUNCH_ENV
 
 
@@ -43,10 +44,18 @@ def parse_args(argv=None):
     p.add_argument("--stop-grace", type=positive_int, default=STOP_GRACE, metavar="SECONDS",
                    help="after SIGTERM (Ctrl-C, a failed role) each role has this long to end before it is killed "
                         "(default: %(default)s)")
+    p.add_argument("--stall-timeout", type=nonnegative_float, default=STALL_TIMEOUT, metavar="SECONDS",
+                   help="end the job when no worker has made progress (a batch, a validation batch, a checkpoint) "
+                        "for this long, naming the one that hangs; 0: never (default: %(default)s)")
+    p.add_argument("--stall-warn", type=nonnegative_float, default=STALL_WARN, metavar="SECONDS",
+                   help="warn after this long without progress (default: %(default)s)")
     p.add_argument("--ssh-config", help="ssh: your client config (default ~/.ssh/config), read before the launcher's "
                                         "StrictHostKeyChecking accept-new, e.g. with IdentityFile and User")
     p.add_argument("command", nargs=argparse.REMAINDER, help="the worker command, after --")
     args = p.parse_args(argv)
+    if args.stall_timeout and args.stall_warn >= args.stall_timeout:
+        p.error(f"--stall-warn {args.stall_warn:g} must be less than --stall-timeout {args.stall_timeout:g} "
+                f"(or --stall-warn 0 for no warning)")
     if args.command[:1] == ["--"]:
         args.command = args.command[1:]
     return args
@@ -70,7 +79,8 @@ def main(argv=None):
     env[LAUNCH_ENV] = prefix
     raise SystemExit(launch(args.command, args.num_workers, args.num_servers, args.launcher, args.hostfile, env,
                             args.sync_dst_dir, args.host_ip, args.port, args.ssh_config,
-                            resume_hint=lambda: resume_hint(args.command, prefix), stop_grace=args.stop_grace))
+                            resume_hint=lambda: resume_hint(args.command, prefix), stop_grace=args.stop_grace,
+                            stall_warn=args.stall_warn, stall_timeout=args.stall_timeout))
 
 
 def parse_env(pairs):

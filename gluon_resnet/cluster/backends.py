@@ -59,6 +59,11 @@ class Backend:
         """() -> None, or why the role's host no longer answers; None where the backend cannot tell."""
         return None
 
+    def killer(self, host, ssh_port):
+        """(pid) -> None that SIGKILLs a process of the role's host: a stopped one ignores the SIGTERM that ends
+        a job. None where the starter reaches it (mpirun and srun send SIGCONT before SIGTERM)."""
+        return None
+
     def task(self, job, env, command, host, ssh_port):
         raise NotImplementedError
 
@@ -74,6 +79,14 @@ class Local(Backend):
     def task(self, job, env, command, host, ssh_port):
         return command, {**os.environ, **env}, "localhost", signal.SIGKILL
 
+    def killer(self, host, ssh_port):
+        def kill(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        return kill
+
 
 class Ssh(Backend):
     """`ssh -tt host`: the remote role runs on a pty, so it gets SIGHUP (and ends, even when blocked in the
@@ -88,6 +101,15 @@ class Ssh(Backend):
 
     def silent(self, host, ssh_port):
         return lambda: silent(self.ssh_config, host, ssh_port)
+
+    def killer(self, host, ssh_port):
+        def kill(pid):
+            try:
+                subprocess.run([*ssh_command(self.ssh_config, ssh_port), host, f"kill -KILL {int(pid)}"],
+                               capture_output=True, stdin=subprocess.DEVNULL, timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        return kill
 
 
 class Scheduled(Backend):

@@ -20,7 +20,7 @@ import sys
 
 from .. import threads
 from ..errors import UserError
-from ..recipes import STOP_GRACE
+from ..recipes import STALL_TIMEOUT, STALL_WARN, STOP_GRACE
 from .addresses import free_port, is_loopback, node_addresses, scheduler_address
 from .backends import BACKENDS, Local
 from .hosts import check_hosts, read_hostfile, ssh_config_file, sync
@@ -28,13 +28,15 @@ from .supervision import Job
 
 
 def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=None, sync_dst_dir=None,
-           host_ip=None, port=None, ssh_config=None, log=print, resume_hint=None, stop_grace=STOP_GRACE):
+           host_ip=None, port=None, ssh_config=None, log=print, resume_hint=None, stop_grace=STOP_GRACE,
+           stall_warn=STALL_WARN, stall_timeout=STALL_TIMEOUT):
     """Run `command` as the workers of a dist kvstore job, each role started by the `launcher` backend
     (BACKENDS); return the job's exit code (0 when all finished). `resume_hint()` says how to go on,
     printed when the job fails. ssh (the ssh launcher and --sync-dst-dir's rsync) reads `ssh_config`
     (default ~/.ssh/config), then the system's, then the launcher's defaults (ssh_config_file); each host
     is logged in to once before anything starts. After SIGTERM each role has `stop_grace` seconds to end
-    before SIGKILL."""
+    before SIGKILL. When no worker makes progress for `stall_timeout` seconds (0: never), the job ends
+    naming the worker that hangs, after a warning at `stall_warn`."""
     if launcher not in BACKENDS:
         raise UserError(f"--launcher must be one of {', '.join(BACKENDS)}, not {launcher!r}")
     hosts = read_hostfile(hostfile) if hostfile else None
@@ -50,7 +52,7 @@ def launch(command, workers=2, servers=1, launcher="local", hostfile=None, env=N
         if sync_dst_dir and hosts:
             sync(hosts, config, sync_dst_dir)
         job = Job(workers, servers, root, port or free_port("127.0.0.1" if is_loopback(root) else ""), env, log,
-                  resume_hint, stop_grace)
+                  resume_hint, stop_grace, stall_warn, stall_timeout)
         # The scheduler and the servers run from libmxnet.so (cluster/kvstore_role.py).
         serve = [sys.executable, "-m", "gluon_resnet.cluster.kvstore_role"]
         job.start(Local(os.getcwd()), "scheduler", "scheduler", serve)  # on this machine, as MXNet's tracker does

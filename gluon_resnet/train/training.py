@@ -27,6 +27,7 @@ from . import devices, report
 from .config import TrainConfig, show
 from .evaluation import topk_wrong
 from .plots import plot_run
+from .progress import Reporter
 from .run import RunState, Score, load_parameters
 from .start import next_step, prepare_run
 from .workers import WorkerGroup
@@ -164,10 +165,13 @@ def _read_sums(sums, epoch, first, last, trainer):
     return loss_sum, wrong
 
 
-def validate(net, batches, ctxs, dtype="float32"):
-    """Top-1 and top-5 error over a validation iterator (the last batch's wrap-around is skipped)."""
+def validate(net, batches, ctxs, dtype="float32", on_batch=None):
+    """Top-1 and top-5 error over a validation iterator (the last batch's wrap-around is skipped);
+    `on_batch(k)` before the k-th batch."""
     wrong1 = wrong5 = seen = 0
-    for batch in batches:
+    for k, batch in enumerate(batches, 1):
+        if on_batch:
+            on_batch(k)
         keep = batch.data[0].shape[0] - batch.pad
         xs = gluon.utils.split_and_load(batch.data[0], ctxs, even_split=False)
         out = np.concatenate([logits(net, x, dtype).asnumpy() for x in xs])[:keep]
@@ -295,6 +299,8 @@ def fit(config: TrainConfig, resume=False, force=False, launch=""):
     worker, printed before the resume command. Returns the run's report.Summary (None on workers other
     than rank 0)."""
     config, meta, run, resume_from = prepare_run(config, resume, force)
+    progress = Reporter.from_env()  # to the launcher of a dist job: what this worker does now
+    progress.starting()
     ctxs = devices.contexts(config.gpus, config.cpus)
     devices.check_dtype(config.dtype, ctxs)
     group = WorkerGroup(config.kv_store, ctxs)
@@ -316,17 +322,19 @@ def fit(config: TrainConfig, resume=False, force=False, launch=""):
             # A signal that came during validation or checkpointing: epoch - 1 is complete.
             stop.check(f"after epoch {epoch - 1}, which is saved in {run.dir}")
             tic = time.time()
-            stats = _train_epoch(net, trainer, loss_fn, config, meta, run, ctxs, group, epoch, iters, stop)
+            progress.training(epoch, 0, iters, first=epoch == start_epoch + 1)
+            stats = _train_epoch(net, trainer, loss_fn, config, meta, run, ctxs, group, epoch, iters, stop, progress)
             checksum = group.check_in_sync(net, ctxs[0], epoch)
             if checksum is not None:
                 log.info(f"epoch {epoch}: parameter checksum {checksum:.10g}, the same on all {group.size} workers")
             if group.is_writer:  # rank 0 validates and writes; the others go straight on
-                best = _validate_and_save(net, trainer, config, meta, run, ctxs, epoch, stats, tic, best)
+                best = _validate_and_save(net, trainer, config, meta, run, ctxs, epoch, stats, tic, best, progress)
             else:
                 log.info(f"epoch {epoch:3d}/{config.num_epochs}  loss {stats.loss:.4f}  "
                          f"{stats.images / stats.seconds:.0f} img/s")
         # A stop asked for during the last epoch's validation or checkpoint: the run is saved, not finished.
         stop.check(f"after epoch {config.num_epochs}, the last, which is saved in {run.dir} (not yet exported)")
+    progress.finishing(config.num_epochs, "exporting the model" if group.is_writer else "done")
     return finish(run, config) if group.is_writer else None
 
 
@@ -340,10 +348,11 @@ def _describe(config, meta, net, ctxs, group):
             f"{show(config.lr_step_epochs) or '-'}, wd {config.wd:g}, {config.num_epochs} epochs")
 
 
-def _train_epoch(net, trainer, loss_fn, config, meta, run, ctxs, group, epoch, iters, stop):
-    """This worker's shard of the training split, once, as train_one_epoch; a damaged record and a
-    diverged loss end the run with one line."""
+def _train_epoch(net, trainer, loss_fn, config, meta, run, ctxs, group, epoch, iters, stop, progress):
+    """This worker's shard of the training split, once, as train_one_epoch, each batch reported; a damaged
+    record and a diverged loss end the run with one line."""
     def check_stop(done):
+        progress.training(epoch, done, iters)
         stop.check(f"during epoch {epoch} (after batch {done} of {iters}); the last complete checkpoint is "
                    f"epoch {epoch - 1} in {run.dir}")
     batches = train_iter(config.data_dir, meta, config.batch_size, seed=epoch_seed(config.seed, epoch),
@@ -357,15 +366,16 @@ def _train_epoch(net, trainer, loss_fn, config, meta, run, ctxs, group, epoch, i
                                f"or with --warmup-epochs") from None
 
 
-def _validate_and_save(net, trainer, config, meta, run, ctxs, epoch, stats, tic, best):
+def _validate_and_save(net, trainer, config, meta, run, ctxs, epoch, stats, tic, best, progress):
     """The writer's end of an epoch: validation (every eval_every epochs and after the last), the metrics
-    row, the checkpoint, the log line. Returns the best Score so far."""
+    row, the checkpoint, the log line, each step reported. Returns the best Score so far."""
     top1 = top5 = None
     if epoch % config.eval_every == 0 or epoch == config.num_epochs:
         with reading(config.data_dir, "val"):  # a val split smaller than a batch: one batch of it
             batches = val_iter(config.data_dir, meta, min(config.batch_size, meta.counts["val"]),
                                threads=config.data_threads)
-            top1, top5 = validate(net, batches, ctxs, config.dtype)
+            top1, top5 = validate(net, batches, ctxs, config.dtype,
+                                  lambda k: progress.validating(epoch, k))
     row = {"epoch": epoch, "lr": trainer.learning_rate, "train_loss": stats.loss,
            "train_top1_err": stats.top1_err, "val_top1_err": top1, "val_top5_err": top5,
            "epoch_seconds": time.time() - tic, "images_per_second": stats.images / stats.seconds,
@@ -374,6 +384,7 @@ def _validate_and_save(net, trainer, config, meta, run, ctxs, epoch, stats, tic,
     is_best = top1 is not None and (best is None or top1 < best.val_top1_err)
     best = Score(epoch, top1, top5) if is_best else best
     run.append_metrics(row)
+    progress.saving(epoch)
     run.save(net, trainer, RunState(epoch, trainer.optimizer.num_update, config, meta, best), is_best)
     log.info(report.epoch_line(row, config.num_epochs))
     return best

@@ -12,6 +12,7 @@ import pytest
 from conftest import ROOT
 from jobs import job_pids, start_job
 from jobs import no_job_outlives_its_test  # noqa: F401 (an autouse fixture)
+from test_stall import STALL, stop_one_and_wait, workers
 
 
 def _hostfile(tmp_path, netns_hosts):
@@ -24,7 +25,8 @@ def _hostfile(tmp_path, netns_hosts):
 def test_two_hosts_of_their_own_train_as_one_process_with_no_false_alarm(tmp_path, packed_digits, netns_hosts):
     """8 epochs across two network namespaces (workers and servers talk over the veth links) with both
     hosts busy: no ssh session misses 3 keepalives in a row at 1 s apart (the test hosts' ssh config: a
-    tighter bound than the default 5 s), and the final error is that of one process on the same batches."""
+    tighter bound than the default 5 s), the stall check (its defaults) never warns, and the final error is
+    that of one process on the same batches."""
     common = ["--data-dir", packed_digits, "--n", "1", "--num-epochs", "8", "--lr-step-epochs", "4,6"]
     started = time.time()
     two = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2",
@@ -34,6 +36,7 @@ def test_two_hosts_of_their_own_train_as_one_process_with_no_false_alarm(tmp_pat
     took = time.time() - started
     try:
         assert two.returncode == 0, (two.stdout + two.stderr)[-3000:]
+        assert "no worker has made progress" not in two.stdout + two.stderr  # the stall check's defaults
         assert "launch: scheduler on 10.213.0.1:" in two.stdout + two.stderr  # the bridge's address
         assert all(netns_hosts.pids(ns) == [] for ns in netns_hosts.names)
     finally:
@@ -83,5 +86,23 @@ def test_a_host_cut_off_ends_the_job_within_a_minute(tmp_path, packed_cifar, net
         print(f"{how} on grt-node1: the job ended {took:.1f} s later, {len(left)} role(s) left only on grt-node1; "
               f"back, they ended {time.time() - back:.1f} s later")
         assert job_pids(mark) == {}, "roles still running on grt-node1 after it came back"
+    finally:
+        netns_hosts.restore()
+
+
+@pytest.mark.slow
+def test_a_stopped_worker_on_a_host_of_its_own_ends_the_job_and_nothing_is_left(tmp_path, packed_cifar, netns_hosts):
+    """The stopped worker is in grt-node1's network namespace, out of reach of this host's sweep: the launcher
+    kills it through ssh (a stopped process ignores the SIGHUP of its closed session)."""
+    hostfile = tmp_path / "hosts"
+    hostfile.write_text("".join(f"{name}\n" for name in netns_hosts.names))
+    try:
+        proc, mark, _ = start_job(tmp_path, packed_cifar, *STALL, "-H", str(hostfile), "--launcher", "ssh",
+                                  "--ssh-config", str(netns_hosts.config))
+        on_node1 = set(netns_hosts.pids("grt-node1"))
+        name = next(n for n, pid in workers(mark).items() if pid in on_node1)
+        error, took = stop_one_and_wait(proc, mark, name)
+        assert f"{name} on grt-node1" in error, error
+        print(f"ssh, a host of its own: a stopped worker ended the job {took:.1f} s later")
     finally:
         netns_hosts.restore()

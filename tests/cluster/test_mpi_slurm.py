@@ -13,6 +13,7 @@ from gluon_resnet.cli.hints import python
 from conftest import ROOT
 from jobs import ends_and_leaves_nothing, job_pids, start_job
 from jobs import no_job_outlives_its_test  # noqa: F401 (an autouse fixture)
+from test_stall import STALL, stop_one_and_wait
 
 
 @pytest.fixture(params=["mpi", "slurm"])
@@ -72,6 +73,15 @@ def test_cluster_launcher_ends_every_role_on_sigterm(cluster, tmp_path, packed_c
     code, text, took = ends_and_leaves_nothing(proc, mark, 30)
     assert code == 128 + signal.SIGTERM and "SIGTERM received; stopping every role" in text
     print(f"{launcher}: SIGTERM, every role ended in {took:.1f} s")
+
+
+@pytest.mark.slow
+def test_a_stopped_worker_ends_an_mpi_or_slurm_job(cluster, tmp_path, packed_cifar):
+    """tests/cluster/test_stall.py's case under mpirun and srun."""
+    launcher, env, opts = cluster
+    proc, mark, _ = start_job(tmp_path, packed_cifar, *STALL, *opts, env=env)
+    _, took = stop_one_and_wait(proc, mark)
+    print(f"{launcher}: a stopped worker ended the job {took:.1f} s later")
 
 
 def _is_task(pid):

@@ -50,13 +50,14 @@ def no_job_outlives_its_test():
 GRACE = 2
 
 
-def start_job(tmp_path, data_dir, *launch_args, epochs=1000, env=None):
+def start_job(tmp_path, data_dir, *launch_args, epochs=1000, env=None, worker=()):
     """launch.py -n 2 --stop-grace GRACE training ResNet-8 on `data_dir` (the small CIFAR pack: 4 batches of 8
-    per worker an epoch) for more epochs than a test lasts, returned once epoch 1 is saved."""
+    per worker an epoch) for more epochs than a test lasts, returned once epoch 1 is saved. `worker`: what
+    runs tools/train.py in each worker's python (e.g. hang_at.py's words)."""
     mark = f"{os.getpid()}-{time.time()}"
     save = tmp_path / "run"
     cmd = [sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--stop-grace", str(GRACE), "--env",
-           f"GLUON_RESNET_TEST_JOB={mark}", *launch_args, "--", sys.executable,
+           f"GLUON_RESNET_TEST_JOB={mark}", *launch_args, "--", sys.executable, *worker,
            os.path.join(ROOT, "tools", "train.py"),
            "--kv-store", "dist_sync", "--data-dir", data_dir, "--n", "1", "--batch-size", "8",
            "--num-epochs", str(epochs), "--save-dir", str(save)]
