@@ -7,7 +7,7 @@ import signal
 import subprocess
 
 from ..errors import UserError
-from .hosts import silent, ssh_command
+from .hosts import ssh_command, why_silent
 
 
 def mpi_flavor():
@@ -55,7 +55,7 @@ class Backend:
     def describe(self):
         return self.name
 
-    def silent(self, host, ssh_port):
+    def host_check(self, host, ssh_port):
         """() -> None, or why the role's host no longer answers; None where the backend cannot tell."""
         return None
 
@@ -99,8 +99,8 @@ class Ssh(Backend):
         remote = f"cd {shlex.quote(self.workdir)} && exec env {remote} {' '.join(map(shlex.quote, command))}"
         return [*ssh_command(self.ssh_config, ssh_port), "-tt", host, remote], None, host, signal.SIGKILL
 
-    def silent(self, host, ssh_port):
-        return lambda: silent(self.ssh_config, host, ssh_port)
+    def host_check(self, host, ssh_port):
+        return lambda: why_silent(self.ssh_config, host, ssh_port)
 
     def killer(self, host, ssh_port):
         def kill(pid):

@@ -89,7 +89,7 @@ def sync(hosts, config, dst):
             raise UserError(f"rsync of {os.getcwd()} to {host}:{dst} failed ({_said(r)}); nothing was started")
 
 
-def silent(config, host, port):
+def why_silent(config, host, port):
     """None if `host` answers a new ssh login (ssh's ConnectTimeout to connect, three times that in all),
     else why its ssh session ended: the keepalives it missed, and what the new login said."""
     settings = ssh_settings(config, host, port)

@@ -45,7 +45,7 @@ class Role:
     kind: str            # DMLC_ROLE: "scheduler", "server" or "worker"
     host: str
     proc: subprocess.Popen = field(repr=False)
-    silent: object = field(default=None, repr=False)  # ssh roles: () -> None, or why their host is silent
+    host_check: object = field(default=None, repr=False)  # ssh roles: () -> None, or why their host is silent
     kill: object = field(default=None, repr=False)    # remote roles: (pid) -> None, SIGKILL on their host
 
 
@@ -112,9 +112,9 @@ class StallWatch:
         idle = now - self.moved
         if idle < (self.warn or self.timeout):
             return None
-        silent = [r for r in running if now - self.heard.get(r.name, self.started) > SILENT_AFTER]
-        if silent:
-            worst = min(silent, key=lambda r: self.heard.get(r.name, self.started))
+        quiet = [r for r in running if now - self.heard.get(r.name, self.started) > SILENT_AFTER]
+        if quiet:
+            worst = min(quiet, key=lambda r: self.heard.get(r.name, self.started))
             how = f"its process has been silent for {now - self.heard.get(worst.name, self.started):.0f} s"
         else:
             worst = min(running, key=lambda r: (self.reports[r.name].at, self.reports[r.name].since)
@@ -162,7 +162,8 @@ class Job:
         # A new session: the whole role (and anything it starts) can be signalled as one group.
         proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, start_new_session=True,
                                 preexec_fn=_die_with_launcher(death))
-        self.roles.append(Role(name, role, where, proc, backend.silent(host, ssh_port), backend.killer(host, ssh_port)))
+        self.roles.append(Role(name, role, where, proc, backend.host_check(host, ssh_port),
+                               backend.killer(host, ssh_port)))
         if backend not in self.backends:
             self.backends.append(backend)
 
@@ -216,7 +217,7 @@ class Job:
                     if code is None or code == 0:  # servers and the scheduler leave with 0 once the
                         continue                   # workers have finalized the kvstore
                     what = f"{r.name} on {r.host} {_describe(code)}"
-                    why = r.silent() if code == 255 and r.silent else None  # ssh's own failure: the host?
+                    why = r.host_check() if code == 255 and r.host_check else None  # ssh's own failure: the host?
                     if why:
                         what = f"host {r.host} went silent: the ssh of {r.name} {why}"
                     self.fail(what)

@@ -330,8 +330,8 @@ def read_folder(src, val_fraction=0.2, seed=0):
     listing = [f"{it.name}:{sha256_of(it.payload)}" for split in ("train", "val") for it in splits[split]]
     if split_note:
         listing.append(split_note)
-    digest = hashlib.sha256("\n".join(listing).encode()).hexdigest()
-    return Source(classes, splits, f"folder {os.path.basename(os.path.abspath(src))}", digest, tuple(ignored),
+    checksum = hashlib.sha256("\n".join(listing).encode()).hexdigest()
+    return Source(classes, splits, f"folder {os.path.basename(os.path.abspath(src))}", checksum, tuple(ignored),
                   split_note)
 
 
@@ -354,8 +354,8 @@ def read_digits(src=None, size=32):
     rgb = np.repeat(up[..., None], 3, axis=-1)
     splits = {s: [Item(f"digits/{i:04d}.png", int(target[i]), rgb[i]) for i in range(len(rgb)) if (i in val) == is_val]
               for s, is_val in (("train", False), ("val", True))}
-    digest = hashlib.sha256(images.tobytes() + target.tobytes()).hexdigest()
-    return Source([str(c) for c in range(10)], splits, "UCI optdigits (embedded)", digest)
+    checksum = hashlib.sha256(images.tobytes() + target.tobytes()).hexdigest()
+    return Source([str(c) for c in range(10)], splits, "UCI optdigits (embedded)", checksum)
 
 
 READERS = {"cifar10": read_cifar10, "miniplaces": read_miniplaces, "folder": read_folder, "digits": read_digits}

@@ -10,7 +10,6 @@ a global counter and are only used to name a layer in a message.
 
 Reading needs numpy only: no MXNet, no neon.
 """
-import hashlib
 import io
 import pickle
 from dataclasses import dataclass, field
@@ -69,14 +68,6 @@ class _SafeUnpickler(pickle.Unpickler):
         if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(f"it names {module}.{name}, which a neon model file does not hold")
         return super().find_class(module, name)
-
-
-def sha256_of(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_pickle(path):

@@ -1,7 +1,7 @@
 """TrainConfig: every option of a training run, resolved, saved whole in each checkpoint.
 
 `--resume` restores it. An option given again at resume is compared with the saved value: one that
-would change the training (TRAINING) is refused, `num_epochs` may only grow, and the rest (where the
+would change the training (FIXED_OPTIONS) is refused, `num_epochs` may only grow, and the rest (where the
 data is, which devices, how often to validate, what to export) may change freely. The resume command
 is generated from it (resume_command), so train.py and launch.py print the same text.
 """
@@ -11,7 +11,7 @@ from ..errors import Command, UserError
 from ..recipes import WARMUP_LR, training_defaults
 
 # Options whose value changes the steps a run takes: fixed for the life of a run.
-TRAINING = ("n", "shortcut", "batch_size", "lr", "lr_factor", "lr_step_epochs", "wd", "mom", "warmup_epochs",
+FIXED_OPTIONS = ("n", "shortcut", "batch_size", "lr", "lr_factor", "lr_step_epochs", "wd", "mom", "warmup_epochs",
             "warmup_lr", "seed", "dtype", "data_threads", "workers", "hybridize")
 
 
@@ -74,11 +74,11 @@ class TrainConfig:
         to write it."""
         for key, value in given.items():
             saved = getattr(self, key)
-            if key in TRAINING and not _same(value, saved):
+            if key in FIXED_OPTIONS and not _same(value, saved):
                 raise UserError(f"--resume: {self.save_dir} was trained with --{flag(key)} {show(saved)}, not "
                                 f"{show(value)}; leave it out to continue the run as it was, or start a new run "
                                 f"in another --save-dir")
-        cfg = replace(self, **{k: v for k, v in given.items() if k not in TRAINING})
+        cfg = replace(self, **{k: v for k, v in given.items() if k not in FIXED_OPTIONS})
         (kind, count), (_, new_count) = self.devices(), cfg.devices()
         if new_count != count:
             # Each device normalizes its own share of the batch: BatchNorm's statistics, so the steps, change.
