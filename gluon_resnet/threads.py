@@ -33,27 +33,38 @@ def cores():
 
 COUNT_ENV = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS")
 BLOCKTIME_ENV, BLOCKTIME_MS = "KMP_BLOCKTIME", "1"
-# The thread settings the user gave this program, before it changed anything.
-_USER_SET = {name: os.environ[name] for name in (*COUNT_ENV, BLOCKTIME_ENV) if name in os.environ}
+# The thread variables use_all_cores() set, not the user: the processes a program starts inherit the mark
+# with the variables, so they too tell the user's settings from the program's defaults.
+DEFAULTED_ENV = "GLUON_RESNET_THREADS_DEFAULTED"
 
 
-def user_chose():
-    """Whether the user set the thread count (before this program changed anything)."""
-    return any(name in _USER_SET for name in COUNT_ENV)
+def _defaulted():
+    return set(filter(None, os.environ.get(DEFAULTED_ENV, "").split(",")))
 
 
 def user_settings():
-    """{variable: value} of the thread settings the user gave this program (a launcher passes these on)."""
-    return dict(_USER_SET)
+    """{variable: value} of the thread settings the user gave (a launcher passes these on)."""
+    ours = _defaulted()
+    return {name: os.environ[name] for name in (*COUNT_ENV, BLOCKTIME_ENV) if name in os.environ and name not in ours}
+
+
+def user_chose():
+    """Whether the user set the thread count."""
+    return any(name in user_settings() for name in COUNT_ENV)
 
 
 def use_all_cores():
     """Unless the user set them: OMP_NUM_THREADS to every core (unless MXNET_OMP_MAX_THREADS is set), and
-    KMP_BLOCKTIME to 1 ms."""
-    os.environ.setdefault(BLOCKTIME_ENV, BLOCKTIME_MS)
-    if any(name in os.environ for name in COUNT_ENV):
-        return
-    if "mxnet" in sys.modules:  # too late: MXNet read it at import
-        warnings.warn("mxnet was imported before use_all_cores(), so its CPU operators use half the cores; "
-                      "call it first or set OMP_NUM_THREADS", stacklevel=2)
-    os.environ["OMP_NUM_THREADS"] = str(cores())
+    KMP_BLOCKTIME to 1 ms; what it sets is marked in DEFAULTED_ENV."""
+    ours = _defaulted()
+    if BLOCKTIME_ENV not in os.environ:
+        os.environ[BLOCKTIME_ENV] = BLOCKTIME_MS
+        ours.add(BLOCKTIME_ENV)
+    if not any(name in os.environ for name in COUNT_ENV):
+        if "mxnet" in sys.modules:  # too late: MXNet read it at import
+            warnings.warn("mxnet was imported before use_all_cores(), so its CPU operators use half the cores; "
+                          "call it first or set OMP_NUM_THREADS", stacklevel=2)
+        os.environ["OMP_NUM_THREADS"] = str(cores())
+        ours.add("OMP_NUM_THREADS")
+    if ours:
+        os.environ[DEFAULTED_ENV] = ",".join(sorted(ours))

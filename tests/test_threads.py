@@ -51,3 +51,19 @@ def test_idle_openmp_threads_give_their_core_back_after_1_ms_unless_the_user_say
     library = code.replace("main_guard(lambda: __import__('gluon_resnet.compat'))()", "import gluon_resnet.compat")
     r = subprocess.run([sys.executable, "-c", library], capture_output=True, text=True, cwd=ROOT, env=env)
     assert r.returncode == 0 and r.stdout.strip() == "200"  # Intel's default: importing the library sets nothing
+
+
+def test_the_users_settings_are_told_from_a_programs_defaults_in_every_process():
+    """The thread count a program set (use_all_cores) is not the user's, in the processes it starts too; one the
+    user set is, whenever it was read."""
+    code = ("from gluon_resnet import threads; import os, subprocess, sys; threads.use_all_cores(); "
+            "child = subprocess.run([sys.executable, '-c', 'from gluon_resnet import threads; "
+            "print(threads.user_chose(), threads.user_settings())'], capture_output=True, text=True).stdout.strip(); "
+            "print(threads.user_chose(), child)")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS",
+                                                            "KMP_BLOCKTIME", "GLUON_RESNET_THREADS_DEFAULTED")}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert r.stdout.split() == ["False", "False", "{}"], r.stdout + r.stderr
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       env={**env, "OMP_NUM_THREADS": "3"})
+    assert r.stdout.strip() == "True True {'OMP_NUM_THREADS': '3'}", r.stdout + r.stderr
