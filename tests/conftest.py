@@ -21,6 +21,7 @@ from gluon_resnet.data.synthetic import make_cifar_arrays, write_cifar_python, w
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "helpers"))
 import leftovers  # noqa: E402
+from waiting import wait_until  # noqa: E402
 
 _BEFORE = {}
 
@@ -291,13 +292,13 @@ def start_sshd(d, port, host_key, listen=("127.0.0.1",)):
     sshd_bin = shutil.which("sshd") or "/usr/sbin/sshd"
     log = d / f"sshd-{port}.log"
     proc = subprocess.Popen([sshd_bin, "-D", "-e", "-f", str(config)], stderr=open(log, "w"))
-    deadline = time.time() + 10
-    while subprocess.run(["ssh", "-F", str(d / "ssh_config"), "-p", str(port), "-o", "BatchMode=yes", "127.0.0.1",
-                          "true"], capture_output=True).returncode != 0:
-        if time.time() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise AssertionError(log.read_text())
-        time.sleep(0.2)
+    try:
+        wait_until(lambda: subprocess.run(["ssh", "-F", str(d / "ssh_config"), "-p", str(port), "-o", "BatchMode=yes",
+                                           "127.0.0.1", "true"], capture_output=True).returncode == 0, 10,
+                   "login to the test sshd", alive=lambda: proc.poll() is None, said=log.read_text)
+    except AssertionError:
+        proc.kill()
+        raise
     return proc
 
 
@@ -376,11 +377,9 @@ class NetnsHosts:
             self.sshd[ns] = subprocess.Popen(["ip", "netns", "exec", ns, shutil.which("sshd") or "/usr/sbin/sshd",
                                               "-D", "-e", "-f", str(d / f"sshd_{ns}")],
                                              stderr=open(d / f"sshd_{ns}.log", "w"))
-        deadline = time.time() + 30
         for ns in self.names:
-            while self.ssh(ns, "true").returncode != 0:
-                assert time.time() < deadline, (d / f"sshd_{ns}.log").read_text()
-                time.sleep(0.2)
+            wait_until(lambda: self.ssh(ns, "true").returncode == 0, 30, f"login to {ns}'s sshd",
+                       said=(d / f"sshd_{ns}.log").read_text)
 
     def ssh(self, ns, command):
         return subprocess.run(["ssh", "-F", str(self.config), "-o", "BatchMode=yes", "-o",

@@ -2,11 +2,11 @@
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
 import leftovers
+from waiting import wait_until
 
 
 def test_a_process_the_run_started_is_named_until_it_ends():
@@ -30,11 +30,8 @@ def test_a_launcher_job_role_is_named_without_the_runs_mark():
                             env={**env, leftovers.JOB_MARK: "abc123"})
     try:
         # Once: on Python 3.14 in CI's sid root, a scan right after Popen returned once missed the new process.
-        deadline = time.time() + 5
-        while proc.pid not in (seen := leftovers.marked_processes(os.environ[leftovers.SESSION_MARK])) \
-                and time.time() < deadline:
-            time.sleep(0.05)
-        assert proc.pid in seen, seen
+        wait_until(lambda: proc.pid in leftovers.marked_processes(os.environ[leftovers.SESSION_MARK]), 5,
+                   "scan that finds the new process", interval=0.05)
     finally:
         proc.kill()
         proc.wait()

@@ -18,6 +18,7 @@ from gluon_resnet.train.training import iters_per_epoch
 from conftest import ROOT, start_sshd
 from jobs import GRACE, ends_and_leaves_nothing, job_pids, start_job
 from jobs import no_job_outlives_its_test  # noqa: F401 (an autouse fixture)
+from waiting import wait_until
 
 
 @pytest.mark.slow
@@ -146,10 +147,7 @@ def test_killing_the_launcher_itself_leaves_nothing(tmp_path, packed_cifar):
     proc, mark, _ = start_job(tmp_path, packed_cifar)
     proc.kill()
     proc.wait()
-    deadline = time.time() + 15
-    while job_pids(mark):
-        assert time.time() < deadline, "roles outlived a launcher killed with SIGKILL"
-        time.sleep(0.2)
+    wait_until(lambda: not job_pids(mark), 15, "end of the roles of a launcher killed with SIGKILL")
 
 
 def test_a_worker_blocked_in_the_kvstore_still_exits_on_sigterm(tmp_path, packed_cifar):
@@ -163,11 +161,8 @@ def test_a_worker_blocked_in_the_kvstore_still_exits_on_sigterm(tmp_path, packed
         workers = [p for p, r in pids.items() if r == "worker"]
         for p in workers:
             os.kill(p, signal.SIGTERM)
-        deadline = time.time() + 20
-        while any(os.path.exists(f"/proc/{p}") and open(f"/proc/{p}/stat").read().split()[2] != "Z"
-                  for p in workers):
-            assert time.time() < deadline, "a blocked worker ignored SIGTERM"
-            time.sleep(0.2)
+        wait_until(lambda: not any(os.path.exists(f"/proc/{p}") and open(f"/proc/{p}/stat").read().split()[2] != "Z"
+                                   for p in workers), 20, "end of the blocked workers after SIGTERM")
     finally:
         os.kill(proc.pid, signal.SIGCONT)
     ends_and_leaves_nothing(proc, mark, 60)

@@ -9,6 +9,7 @@ import pytest
 
 from conftest import ROOT
 from leftovers import runtime_helper
+from waiting import wait_until
 
 
 def job_pids(mark, with_env=False):
@@ -63,10 +64,8 @@ def start_job(tmp_path, data_dir, *launch_args, epochs=1000, env=None, worker=()
            "--num-epochs", str(epochs), "--save-dir", str(save)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     STARTED.append((proc, mark))
-    deadline = time.time() + 120
-    while not (save / "checkpoint-0001.json").exists():  # training is under way on both workers
-        assert proc.poll() is None and time.time() < deadline, proc.communicate()
-        time.sleep(0.2)
+    wait_until((save / "checkpoint-0001.json").exists, 120, "checkpoint of epoch 1",  # training is under way
+               alive=lambda: proc.poll() is None, said=proc.communicate)
     return proc, mark, save
 
 

@@ -18,11 +18,13 @@ from gluon_resnet.errors import TrainingDiverged, UserError
 from gluon_resnet.cli.hints import python, words
 from gluon_resnet.recipes import RECIPES
 from gluon_resnet.train.config import TrainConfig
+from gluon_resnet.train.progress import TRAINING
 from gluon_resnet.train.report import Summary
 from gluon_resnet.train.start import new_config, resumed_config
 from gluon_resnet.train.training import fit, make_scheduler, make_trainer, train_step
 
 from conftest import ROOT, train_command
+from waiting import ProgressListener
 
 SCHEDULE = TrainConfig.for_recipe(RECIPES["cifar"], "data", "run")  # lr 0.1, x0.1 at epochs 90 and 135
 
@@ -136,14 +138,12 @@ def test_learns_digits_and_writes_every_artifact(digits_run):
 
 def test_sigterm_stops_within_seconds_and_resume_works(tmp_path, packed_digits):
     save = tmp_path / "run"
+    progress = ProgressListener()
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "train.py"), "--data-dir", packed_digits,
                              "--n", "1", "--num-epochs", "50", "--save-dir", str(save)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while not (save / "checkpoint-0001.json").exists():
-        assert proc.poll() is None and time.time() < deadline, proc.communicate()
-        time.sleep(0.1)
-    time.sleep(0.5)  # into epoch 2
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **progress.env})
+    progress.reached((2, TRAINING, 1), 120, alive=lambda: proc.poll() is None)  # into epoch 2
+    progress.close()
     sent = time.time()
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
@@ -315,15 +315,12 @@ def test_intel_openmp_trains_bit_for_bit_as_libgomp(tmp_path, packed_cifar):
 def test_ctrl_c_in_a_short_epoch_stops_within_it_and_never_exits_0(tmp_path, packed_digits, epochs):
     """Digits at batch 128 run 12 batches an epoch, fewer than SYNC_EVERY: MXNet's engine used to get the
     whole epoch queued, so a Ctrl-C waited for its end, and one in the last epoch was lost (exit 0)."""
-    save = tmp_path / "run"
+    save, epoch = tmp_path / "run", 2 if epochs > 1 else 1
+    progress = ProgressListener()  # the reports a launcher would get: Ctrl-C once a batch of the epoch is done
     proc = subprocess.Popen(_train_cmd(packed_digits, save, "--n", 3, "--num-epochs", epochs),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    log, epoch = save / "train.log", 2 if epochs > 1 else 1
-    deadline = time.time() + 120
-    while not log.exists() or ("epoch   1/" if epochs > 1 else "ResNet-20") not in log.read_text():
-        assert proc.poll() is None and time.time() < deadline, proc.communicate()
-        time.sleep(0.05)
-    time.sleep(1.0)  # a few of the epoch's 12 batches (ResNet-20: 0.27 s each on 2 AVX-512 cores)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **progress.env})
+    progress.reached((epoch, TRAINING, 1), 120, alive=lambda: proc.poll() is None)
+    progress.close()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err[-2000:]
