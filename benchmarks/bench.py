@@ -166,9 +166,10 @@ def epoch(data_dir, n, batch, dtype, batches_dir):
     from gluon_resnet.compat import OPENMP
     from gluon_resnet.data.integrity import open_dataset
     from gluon_resnet.data.iterators import epoch_seed, train_iter
-    from gluon_resnet.train.run import Run
+    from gluon_resnet.runs.folder import Run
     from gluon_resnet.train.start import new_config
-    from gluon_resnet.train.training import fit, iters_per_epoch
+    from gluon_resnet.train.steps import iters_per_epoch
+    from gluon_resnet.train.training import fit
     os.makedirs(batches_dir, exist_ok=True)
     save_dir = os.path.join(batches_dir, "run")
     config = new_config(data_dir, save_dir, n=n, batch_size=batch, dtype=dtype, num_epochs=2, lr_step_epochs=[])
@@ -202,8 +203,8 @@ def step_alone(batches_dir, n, dtype):
     from gluon_resnet.compat import mx
     from gluon_resnet.model.resnet import ModelSpec
     from gluon_resnet.recipes import RECIPES
-    from gluon_resnet.train.config import TrainConfig
-    from gluon_resnet.train.training import make_trainer, train_step
+    from gluon_resnet.runs.config import TrainConfig
+    from gluon_resnet.train.steps import make_trainer, train_step
     data, label = (np.load(os.path.join(batches_dir, f)) for f in ("data.npy", "label.npy"))
     ctxs = [mx.cpu()]
     net = ModelSpec("cifar", n).build(ctxs)
@@ -241,10 +242,10 @@ def inference(model_dir, runtime, kind, batch, seconds):
     import numpy as np
 
     from gluon_resnet.deploy import runtimes
-    from gluon_resnet.train.run import Run
+    from gluon_resnet.runs.folder import Run
     run = Run(model_dir)
     if runtime == "mxnet":
-        from gluon_resnet.train.evaluation import mxnet_predictor
+        from gluon_resnet.runs.evaluation import mxnet_predictor
         net, _ = run.load_model("final")
         net.hybridize(static_alloc=True, static_shape=True)
         predict = mxnet_predictor(net)
@@ -272,7 +273,7 @@ def trained_run(data_dir, save_dir):
 
     from gluon_resnet.deploy.onnx_io import convert, export
     from gluon_resnet.deploy.quantization import quantize
-    from gluon_resnet.train.run import Run
+    from gluon_resnet.runs.folder import Run
     from gluon_resnet.train.start import new_config
     from gluon_resnet.train.training import fit
     fit(new_config(data_dir, save_dir, n=3, num_epochs=2), force=True)

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 
 from gluon_resnet import get_model  # noqa: E402
 from gluon_resnet.compat import mx  # noqa: E402
-from gluon_resnet.train.training import logits  # noqa: E402
+from gluon_resnet.train.steps import logits  # noqa: E402
 
 autograd, gluon = mx.autograd, mx.gluon
 

@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 _EXPORTS = {"CifarResNet": "model.resnet", "MiniPlacesResNet": "model.resnet", "ModelSpec": "model.resnet",
             "ResidualBlock": "model.resnet", "ZeroPadShortcut": "model.resnet", "get_model": "model.resnet",
             "count_macs": "model.summary", "count_parameters": "model.summary", "model_table": "model.summary",
-            "TrainConfig": "train.config", "fit": "train.training", "new_config": "train.start",
+            "TrainConfig": "runs.config", "fit": "train.training", "new_config": "train.start",
             "resumed_config": "train.start"}
 __all__ = list(_EXPORTS)
 

@@ -1,5 +1,5 @@
 """The package's imports run one way: leaves (compat, errors, fileio, native, recipes, threads) at the bottom,
-then model, data, train, cluster and deploy, with cli on top; a module imports from its own subpackage or
+then model, data, runs, train, cluster and deploy, with cli on top; a module imports from its own subpackage or
 from a lower one, never from above, and no modules import each other in a circle."""
 import ast
 import pathlib
@@ -8,7 +8,7 @@ from conftest import ROOT
 
 PACKAGE = pathlib.Path(ROOT, "gluon_resnet")
 # Rank of each subpackage; the leaves (modules directly in gluon_resnet/) are 0.
-RANKS = {"model": 1, "data": 2, "train": 3, "cluster": 4, "deploy": 4, "cli": 5}
+RANKS = {"model": 1, "data": 2, "runs": 3, "train": 4, "cluster": 5, "deploy": 5, "cli": 6}
 
 
 def _module(path):
@@ -53,7 +53,7 @@ def test_the_walk_sees_the_imports_it_judges():
     found = imports()
     assert "gluon_resnet.data.dataset" in found["gluon_resnet.data.integrity"]
     assert "gluon_resnet.compat" in found["gluon_resnet.train.training"]
-    assert "gluon_resnet.train.run" in found["gluon_resnet.deploy.onnx_io"]
+    assert "gluon_resnet.runs.folder" in found["gluon_resnet.deploy.onnx_io"]
     assert "gluon_resnet.deploy.runtimes" in found["gluon_resnet.cli.verify"]  # `from ..deploy import runtimes`
     assert all(_place(m)[0] in RANKS or _place(m)[1] == 0 for m in found)
 
@@ -88,3 +88,9 @@ def test_no_import_circle():
         if node not in state:
             visit(node, [node])
     assert not circles, "import circles: " + "; ".join(circles)
+
+
+def test_deployment_reads_runs_without_training():
+    found = imports()
+    assert not {t for m, ts in found.items() if m.startswith("gluon_resnet.deploy") for t in ts
+                if t.startswith("gluon_resnet.train")}

@@ -26,9 +26,9 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from ..data.integrity import open_dataset
-    from ..train.run import Run
+    from ..runs.folder import Run
     net, state = Run(args.save_dir).load_model(args.weights)
-    from ..train.evaluation import evaluate, mxnet_predictor
+    from ..runs.evaluation import evaluate, mxnet_predictor
     data_dir = args.data_dir or state.data_dir
     meta = open_dataset(data_dir)
     net.hybridize()

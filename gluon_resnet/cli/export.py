@@ -22,8 +22,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from ..deploy.onnx_io import export, read_props
-    from ..train.report import selection_label
-    from ..train.run import Run
+    from ..runs.folder import Run, selection_label
     out = export(args.save_dir or Run.most_recent().dir, args.out, args.weights)
     m = read_props(out)
     print(f"wrote {out}: {m['model']} on {m['dataset']}, epoch {m['trained_epoch']} ({selection_label(m['epoch_selection'])}), "

@@ -107,7 +107,7 @@ def resume_hint(command, prefix):
     else:
         return AGAIN
     from ..errors import JobError, render
-    from ..train.run import Run
+    from ..runs.folder import Run
     from ..train.start import next_step
     from .hints import words
     from .options import train_parser

@@ -6,7 +6,7 @@ given again. The help texts show those defaults."""
 import argparse
 
 from ..recipes import RECIPES, TRAINING, WARMUP_LR
-from ..train.config import show
+from ..runs.config import show
 
 FAMILIES = {"cifar": "CIFAR", "miniplaces": "Mini-Places2"}
 KV_STORES = ("device", "local", "nccl", "dist_sync", "dist_device_sync")

@@ -18,7 +18,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from ..train.plots import plot_runs
-    from ..train.run import Run
+    from ..runs.folder import Run
     runs = [Run(d) for d in args.runs]
     for run in runs:
         run.read_metrics()  # a folder that is no run fails here, by name

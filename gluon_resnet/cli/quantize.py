@@ -26,7 +26,7 @@ def main(argv=None):
     args = parse_args(argv)
     from ..deploy.onnx_io import read_props
     from ..deploy.quantization import quantize
-    from ..train.run import Run
+    from ..runs.folder import Run
     out = quantize(args.save_dir or Run.most_recent().dir, args.data_dir, args.out, args.images, args.method,
                    args.full_range)
     used = read_props(out)["int8_calibration"]["images"]  # at most the training set

@@ -22,7 +22,7 @@ def given(args):
     """{TrainConfig field: value} of the options given on the command line (unset ones are None)."""
     from dataclasses import fields
 
-    from ..train.config import TrainConfig
+    from ..runs.config import TrainConfig
     return {f.name: getattr(args, f.name) for f in fields(TrainConfig)
             if f.name not in ("save_dir", *NOT_OPTIONS) and getattr(args, f.name) is not None}
 

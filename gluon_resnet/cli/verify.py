@@ -31,7 +31,7 @@ def main(argv=None):
     from ..deploy import runtimes
     from ..deploy.verification import table, verify
     from ..errors import UserError
-    from ..train.run import Run
+    from ..runs.folder import Run
     run = Run(args.save_dir) if args.save_dir else Run.most_recent()
     onnx_path = {"fp32": None, "int8": run.int8_onnx}.get(args.model, args.model)
     if args.model == "int8" and not os.path.exists(onnx_path):

@@ -13,8 +13,8 @@ from ..deploy.verification import table, verify
 from ..errors import UserError
 from ..model.precision import bf16_outlook
 from ..recipes import RECIPES
-from ..train.report import BEST_LABEL
-from ..train.run import Run
+from ..runs.folder import BEST_LABEL
+from ..runs.folder import Run
 from ..train.start import new_config
 from ..train.training import fit
 

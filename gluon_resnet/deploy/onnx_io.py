@@ -11,7 +11,8 @@ import tempfile
 from .. import __version__
 from ..errors import Command, UserError
 from ..fileio import atomic
-from ..train.run import Run, export_hybridized
+from ..model.export import export_hybridized
+from ..runs.folder import Run
 from .onnx_graph import OPSET, portable
 
 EXPORT = Command("onnx_export/export.py", "--save-dir", "RUN")  # how a model is made

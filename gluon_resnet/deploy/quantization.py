@@ -14,7 +14,7 @@ import tempfile
 from ..data.integrity import open_dataset
 from ..data.iterators import multiscale_batches
 from ..errors import UserError
-from ..train.run import Run
+from ..runs.folder import Run
 from . import onnx_io
 
 

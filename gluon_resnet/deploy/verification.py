@@ -11,9 +11,8 @@ import numpy as np
 
 from ..data.integrity import open_dataset
 from ..errors import Command, UserError
-from ..train.evaluation import evaluate, mxnet_predictor
-from ..train.report import selection_label
-from ..train.run import Run
+from ..runs.evaluation import evaluate, mxnet_predictor
+from ..runs.folder import Run, selection_label
 from . import onnx_io, runtimes
 
 MAX_REL_DIFF = 1e-4

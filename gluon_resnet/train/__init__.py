@@ -1,6 +1,6 @@
-"""Training: the run's TrainConfig (config), devices and dist kvstore workers (devices, workers), the run
-folder with its checkpoints and metrics (run), a run's start and next step before MXNet loads (start), the
-epochs (training: fit, train_one_epoch, validate), what a run reports (evaluation, report, plots), and a
-neon model file as a run folder (neon_import).
+"""Training: devices and dist kvstore workers (devices, workers), a run's start and next step before MXNet
+loads (start), an epoch's mechanics (steps: train_step, train_one_epoch, validate), the whole job (training:
+fit), what a worker tells its launcher (progress), what a run reports (report, plots), and a neon model file
+as a run folder (neon_import).
 
-Imports the leaves, gluon_resnet.model and gluon_resnet.data."""
+Imports the leaves, gluon_resnet.model, gluon_resnet.data and gluon_resnet.runs."""

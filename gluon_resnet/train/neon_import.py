@@ -13,8 +13,8 @@ from ..errors import Command, UserError
 from ..fileio import digest, write_json
 from ..model import neon
 from ..recipes import KNOWN_DATASETS, RECIPES
-from .config import TrainConfig
-from .run import Run, RunState
+from ..runs.config import TrainConfig
+from ..runs.folder import Run, RunState
 
 # model.neon's parameter kinds, as the ends of Gluon's parameter names
 _SUFFIX = {"conv_weight": "weight", "dense_weight": "weight", "gamma": "gamma", "beta": "beta",
@@ -58,7 +58,7 @@ def import_neon(cfg: NeonImport):
     if done and not cfg.force:
         raise UserError(f"{run.dir} already holds a run (epoch {done[-1]}); pass --force to replace it, or another "
                         f"--save-dir")
-    from .training import iters_per_epoch  # MXNet loads here, once the inputs are known to be good
+    from .steps import iters_per_epoch  # MXNet loads here, once the inputs are known to be good
     config = _config(model, meta, cfg)
     net = _network(model, meta)
     iters = iters_per_epoch(meta.counts["train"], config.batch_size)
@@ -122,7 +122,7 @@ class _States:
 
     def __init__(self, net, config, iters, momentum, num_update):
         from ..compat import mx
-        from .training import make_trainer
+        from .steps import make_trainer
         optimizer = make_trainer(net, config, iters).optimizer
         optimizer.begin_num_update = optimizer.num_update = num_update
         self.updater = mx.optimizer.get_updater(optimizer)

@@ -8,12 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BEST_LABEL = "best epoch, selected on the validation set"
+from ..runs.folder import BEST_LABEL
 
 
-def selection_label(selection):
-    """How a model's epoch choice ("final" or "best") reads in a report."""
-    return BEST_LABEL if selection == "best" else "final epoch"
 
 
 @dataclass(frozen=True)

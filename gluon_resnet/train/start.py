@@ -9,8 +9,8 @@ from ..data.dataset import read_meta
 from ..data.integrity import open_dataset
 from ..errors import UserError
 from ..recipes import TRAINING
-from .config import TrainConfig
-from .run import Run
+from ..runs.config import TrainConfig
+from ..runs.folder import Run
 
 
 def default_save_dir(meta, n):

@@ -105,7 +105,7 @@ def test_every_config_field_is_an_option_and_every_option_a_field():
     from dataclasses import fields
 
     from gluon_resnet.cli.train import NOT_OPTIONS
-    from gluon_resnet.train.config import TrainConfig
+    from gluon_resnet.runs.config import TrainConfig
     names = {f.name for f in fields(TrainConfig)}
     options = {a.dest for a in train_parser()._actions if a.dest != "help"}
     assert names - options == set(NOT_OPTIONS)

@@ -13,7 +13,7 @@ import pytest
 
 from gluon_resnet.errors import UserError
 from gluon_resnet.cli.hints import python, words
-from gluon_resnet.train.training import iters_per_epoch
+from gluon_resnet.train.steps import iters_per_epoch
 
 from conftest import ROOT, start_sshd
 from jobs import GRACE, ends_and_leaves_nothing, job_pids, start_job
@@ -118,7 +118,7 @@ def test_a_killed_role_ends_the_job_and_resume_works(tmp_path, packed_cifar, vic
     done = max(int(f[11:15]) for f in os.listdir(save) if f.startswith("checkpoint-") and f.endswith(".json"))
     state = json.load(open(save / f"checkpoint-{done:04d}.json"))  # rank 0's last checkpoint is complete
     # train.py prints the same text, generated from the same saved config.
-    from gluon_resnet.train.config import TrainConfig
+    from gluon_resnet.runs.config import TrainConfig
     launch = f"{py} tools/launch.py -n 2 --stop-grace {GRACE} --env GLUON_RESNET_TEST_JOB={mark} --"
     assert TrainConfig.from_dict(state["config"]).resume_command(launch).shown(words) == hint
     # The hint, run as printed, only a longer run asked for.

@@ -87,7 +87,7 @@ def test_a_record_that_does_not_decode_is_named_with_its_number(digits_copy, tmp
                      "does not decode")
     assert "digits/" in line  # the image's name from the .lst
     _damage_record(digits_copy, "val", 5)  # the multiscale reader of evaluate / verify / quantize too
-    from gluon_resnet.train.evaluation import evaluate
+    from gluon_resnet.runs.evaluation import evaluate
     with pytest.raises(UserError, match=r"val.rec is damaged: record 5 .* does not decode"):
         evaluate(lambda x: x[:, :, 0, 0], str(digits_copy), open_dataset(str(digits_copy)))
 

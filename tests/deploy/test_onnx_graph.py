@@ -51,7 +51,7 @@ def _converted(block, size):
 
 def test_the_exporter_is_asked_for_opset_13():
     from gluon_resnet.model.resnet import ModelSpec
-    from gluon_resnet.train.run import export_hybridized
+    from gluon_resnet.runs.folder import export_hybridized
     net = ModelSpec("cifar", 1).build(ctx=[mx.cpu()])
     with tempfile.TemporaryDirectory() as d:
         export_hybridized(net, 32, os.path.join(d, "m"))

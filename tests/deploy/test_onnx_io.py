@@ -7,7 +7,7 @@ import pytest
 
 from gluon_resnet.deploy import onnx_io
 from gluon_resnet.train.report import Summary
-from gluon_resnet.train.run import Run
+from gluon_resnet.runs.folder import Run
 
 from conftest import copy_run
 

@@ -14,7 +14,7 @@ from gluon_resnet.compat import mx
 from gluon_resnet.data.dataset import read_meta
 from gluon_resnet.data.iterators import at_scale
 from gluon_resnet.deploy import onnx_io
-from gluon_resnet.train.run import Run
+from gluon_resnet.runs.folder import Run
 
 from conftest import ROOT
 

@@ -11,7 +11,7 @@ from gluon_resnet.deploy import onnx_io
 from gluon_resnet.deploy.quantization import quantize
 from gluon_resnet.deploy.verification import verify
 from gluon_resnet.errors import UserError
-from gluon_resnet.train.run import Run
+from gluon_resnet.runs.folder import Run
 
 
 def test_int8_is_static_qdq_per_channel_with_metadata(digits_run):

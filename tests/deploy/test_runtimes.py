@@ -4,7 +4,7 @@ import pytest
 
 from gluon_resnet.compat import mx
 from gluon_resnet.deploy import onnx_io, runtimes
-from gluon_resnet.train.run import Run
+from gluon_resnet.runs.folder import Run
 
 CASES = [("cifar_run", (32, 40, 48), 10), ("miniplaces_run", (112, 128, 160, 240), 3)]
 INSTALLED = [r for r in runtimes.RUNTIMES if r != "openvino-bf16" and runtimes.installed(r)]

@@ -11,7 +11,7 @@ import pytest
 from gluon_resnet.deploy import onnx_io, runtimes
 from gluon_resnet.deploy.verification import verify
 from gluon_resnet.errors import UserError
-from gluon_resnet.train.run import Run
+from gluon_resnet.runs.folder import Run
 
 from conftest import ROOT
 

@@ -11,8 +11,8 @@ import numpy as np
 from gluon_resnet.compat import mx
 from gluon_resnet.model.resnet import ModelSpec
 from gluon_resnet.recipes import RECIPES
-from gluon_resnet.train.config import TrainConfig
-from gluon_resnet.train.training import make_trainer, train_step
+from gluon_resnet.runs.config import TrainConfig
+from gluon_resnet.train.steps import make_trainer, train_step
 from gluon_resnet.train.workers import WorkerGroup
 
 GLOBAL_BATCH, STEPS = 16, 3

@@ -87,7 +87,7 @@ def _steps(dtype, batches, steps, seed=0):
     gluon = mx.gluon
 
     from gluon_resnet.model.precision import trace_in_bf16
-    from gluon_resnet.train.training import logits
+    from gluon_resnet.train.steps import logits
     mx.random.seed(seed)
     net = ModelSpec("cifar", 1).build(ctx=[mx.cpu()])
     net.hybridize(static_alloc=True, static_shape=True)
@@ -134,7 +134,7 @@ def test_bf16_run_resumes_exactly_and_exports_a_plain_fp32_graph(tmp_path, packe
     import onnx
 
     from gluon_resnet.deploy import onnx_io
-    from gluon_resnet.train.run import Run
+    from gluon_resnet.runs.folder import Run
     from gluon_resnet.train.start import new_config, resumed_config
     from gluon_resnet.train.training import fit
     common = dict(n=1, batch_size=20, dtype="bfloat16", seed=3)

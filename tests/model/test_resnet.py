@@ -164,7 +164,7 @@ def test_the_exported_graph_leaves_the_pooling_reshape_out(tmp_path):
 
     from gluon_resnet.deploy.onnx_graph import portable
     from gluon_resnet.deploy.onnx_io import convert
-    from gluon_resnet.train.run import export_hybridized
+    from gluon_resnet.runs.folder import export_hybridized
     export_hybridized(get_model("cifar10", 1), 32, str(tmp_path / "m"))
     raw = convert(str(tmp_path / "m"), 32)
     assert "Reshape" in [n.op_type for n in raw.graph.node]

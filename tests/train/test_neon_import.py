@@ -13,7 +13,7 @@ from gluon_resnet.compat import mx
 from gluon_resnet.fileio import digest
 from gluon_resnet.model import neon
 from gluon_resnet.recipes import CIFAR10_CLASSES
-from gluon_resnet.train.run import Run
+from gluon_resnet.runs.folder import Run
 
 from tests.conftest import ROOT, train_command
 from tests.model.test_neon import MP, V1, V2
@@ -113,9 +113,9 @@ def test_three_steps_of_the_ports_training_from_neons_init_give_neons_numbers():
     which the next BatchNorm takes its batch mean from, in a float32 buffer (neon/layers/layer.py), and the cost
     in a float32 one. docs/neon.md: measured 6.5e-7 on the loss, 5e-6 on the parameters and momentum; a float64
     numpy forward with that one rounding gives neon's logits to 4e-15."""
-    from gluon_resnet.train.config import TrainConfig
+    from gluon_resnet.runs.config import TrainConfig
     from gluon_resnet.train.neon_import import default_meta
-    from gluon_resnet.train.training import make_trainer, train_step
+    from gluon_resnet.train.steps import make_trainer, train_step
     net, init = _port_at(f"{V2}/init.prm", "float64")
     net.hybridize(static_alloc=True, static_shape=True)
     cfg = TrainConfig.for_recipe(default_meta("cifar10", "cifar").recipe, "", "unused", n=init.n, **init.optimizer)
@@ -137,7 +137,7 @@ def test_an_imported_checkpoint_resumes_on_neons_momentum_and_schedule(tmp_path,
     """neon's file after 2 steps, imported with a dataset; the trainer restored from the run's .states as fit()
     restores it takes neon's third step (in float32, as fit() trains): neon's momentum buffers and learning
     rate are in it."""
-    from gluon_resnet.train.training import make_trainer, train_step
+    from gluon_resnet.train.steps import make_trainer, train_step
     save = tmp_path / "run"
     import_command(f"{V2}/step2.prm", "--save-dir", save, "--channels", "rgb", "--data-dir", packed_cifar,
                    "--batch-size", 32)

@@ -35,7 +35,7 @@ def test_lr_drop_lines_stand_where_the_drops_happen(tmp_path, digits_run, monkey
     import matplotlib.axes
 
     from gluon_resnet.train.plots import plot_run
-    from gluon_resnet.train.run import Run
+    from gluon_resnet.runs.folder import Run
     assert DIGITS_RUN["lr_step_epochs"] == [7.5, 10]
     lines = []
     real = matplotlib.axes.Axes.axvline

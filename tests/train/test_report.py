@@ -2,7 +2,7 @@
 import pytest
 
 from gluon_resnet.train.report import BEST_LABEL, closing_line, epoch_line, neon_table, summary_of
-from gluon_resnet.train.run import Run
+from gluon_resnet.runs.folder import Run
 
 
 def _rows():

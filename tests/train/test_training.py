@@ -17,11 +17,12 @@ from gluon_resnet.compat import mx
 from gluon_resnet.errors import TrainingDiverged, UserError
 from gluon_resnet.cli.hints import python, words
 from gluon_resnet.recipes import RECIPES
-from gluon_resnet.train.config import TrainConfig
+from gluon_resnet.runs.config import TrainConfig
 from gluon_resnet.train.progress import TRAINING
 from gluon_resnet.train.report import Summary
 from gluon_resnet.train.start import new_config, resumed_config
-from gluon_resnet.train.training import fit, make_scheduler, make_trainer, train_step
+from gluon_resnet.train.steps import make_scheduler, make_trainer, train_step
+from gluon_resnet.train.training import fit
 
 from conftest import ROOT, train_command
 from waiting import ProgressListener

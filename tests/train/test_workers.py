@@ -21,7 +21,7 @@ def _one_process_on_the_union():
     """The reference: one process, one device, the whole global batch per step. BatchNorm statistics
     are per worker in a dist job (as per device on one machine), so each worker's part gets its own
     forward pass; their gradients add up in the parameters' buffers (grad_req add)."""
-    from gluon_resnet.train.training import make_trainer
+    from gluon_resnet.train.steps import make_trainer
     net = dist_steps.build()
     trainer = make_trainer(net, replace(dist_steps.CFG, kv_store="device"), 10)
     for p in net.collect_params().values():

@@ -25,20 +25,16 @@ from dataclasses import asdict, dataclass
 from ..data.dataset import DatasetMeta
 from ..errors import Command, UserError
 from ..fileio import append_line, atomic, check_file, digest, read_json, replace, write_json
+from ..model.export import export_hybridized
 from ..recipes import TRAINING
 from .config import TrainConfig
 
 log = logging.getLogger("gluon_resnet")
 KEEP_LAST = 3
-SELECTIONS = ("final", "best")   # which epoch a model comes from: the last one, or the best on validation
+SELECTIONS = ("final", "best")
+BEST_LABEL = "best epoch, selected on the validation set"   # which epoch a model comes from: the last one, or the best on validation
 
 
-def export_hybridized(net, size, prefix):
-    """`prefix`-symbol.json + `prefix`-0000.params of `net` (input `data`), hybridized for export."""
-    from ..compat import mx
-    net.hybridize()
-    net(mx.nd.zeros((1, 3, size, size)))  # export needs one forward pass after hybridize()
-    net.export(prefix, epoch=0)
 
 
 def load_parameters(net, path, **kw):
@@ -290,3 +286,7 @@ class Run:
             raise UserError(f"no trained run under {runs_dir}/: train one with `", Command("tools/train.py"),
                             "`, or pass --save-dir")
         return max(found, key=lambda r: r.newest_checkpoint_time())
+
+def selection_label(selection):
+    """How a model's epoch choice ("final" or "best") reads in a report."""
+    return BEST_LABEL if selection == "best" else "final epoch"

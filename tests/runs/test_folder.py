@@ -7,7 +7,7 @@ import pytest
 
 from gluon_resnet.errors import UserError
 from gluon_resnet.fileio import atomic
-from gluon_resnet.train.run import Run, RunState, Score
+from gluon_resnet.runs.folder import Run, RunState, Score
 
 
 def test_state_round_trips_through_its_checkpoint(cifar_run):

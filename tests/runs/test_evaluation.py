@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from gluon_resnet.data.dataset import read_meta
-from gluon_resnet.train.evaluation import evaluate, softmax, topk_wrong
+from gluon_resnet.runs.evaluation import evaluate, softmax, topk_wrong
 
 
 def test_topk_wrong():
