@@ -22,11 +22,15 @@ HEARTBEAT = 1.0
 class Reporter:
     def __init__(self, address=None, role=None):
         self.role, self.last = role, None
-        self.sock = self.to = None
+        self.sock = None
         if address:
             host, _, port = address.rpartition(":")
-            self.to = (host, int(port))
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:  # connected: bound to the route's address, and it takes datagrams from the launcher only
+                self.sock.connect((host, int(port)))
+            except OSError:  # no route yet: the reports are lost, and the stall check says so
+                self.sock.close()
+                self.sock = None
 
     @classmethod
     def from_env(cls):
@@ -41,7 +45,7 @@ class Reporter:
         alive = json.dumps({"role": self.role, "pid": os.getpid()}).encode()
         while True:
             try:
-                self.sock.sendto(alive, self.to)
+                self.sock.send(alive)
             except OSError:
                 pass
             time.sleep(HEARTBEAT)
@@ -67,6 +71,6 @@ class Reporter:
         self.last = what
         message = json.dumps({"role": self.role, "pid": os.getpid(), "what": what, "at": at}).encode()
         try:
-            self.sock.sendto(message, self.to)
+            self.sock.send(message)
         except OSError:
             pass
