@@ -36,10 +36,12 @@ log = logging.getLogger("gluon_resnet")
 # ---------------------------------------------------------------- the whole job
 
 def setup_logging(run, group):
-    """Log to stderr, and the writer (rank 0) also to the run's train.log; other ranks are tagged."""
+    """Log to stderr, and the writer (rank 0) also to the run's train.log; other ranks are tagged. The
+    handlers a previous fit() in this process added are replaced; a library user's own stay."""
     log.setLevel(logging.INFO)
-    for h in list(log.handlers):
+    for h in [h for h in log.handlers if getattr(h, "gluon_resnet_run", False)]:
         log.removeHandler(h)
+        h.close()
     fmt = logging.Formatter("%(asctime)s " + ("" if group.is_writer else f"[worker {group.rank}] ") + "%(message)s",
                             "%H:%M:%S")
     handlers = [logging.StreamHandler()]
@@ -48,6 +50,7 @@ def setup_logging(run, group):
         handlers.append(logging.FileHandler(run.log))
     for h in handlers:
         h.setFormatter(fmt)
+        h.gluon_resnet_run = True
         log.addHandler(h)
     log.propagate = False
 

@@ -357,3 +357,24 @@ def test_a_batch_larger_than_the_dataset_is_one_line_and_leaves_nothing(tmp_path
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip() == "error: --batch-size 128 is more than the 60 training images; pass --batch-size 60 or less"
     assert not save.exists()
+
+
+def test_a_library_users_log_handler_stays_and_hears_the_run(tmp_path, packed_cifar):
+    """fit() replaces the handlers an earlier fit() added, never one of its caller's."""
+    import logging
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+    mine = Keep()
+    logging.getLogger("gluon_resnet").addHandler(mine)
+    try:
+        for name in ("a", "b"):
+            fit(new_config(packed_cifar, tmp_path / name, n=1, batch_size=20, num_epochs=1))
+        handlers = logging.getLogger("gluon_resnet").handlers
+        ours = [h for h in handlers if getattr(h, "gluon_resnet_run", False)]
+        assert mine in handlers and len(ours) == 2 and ours[1].baseFilename.endswith("b/train.log")  # stderr, b's log
+        assert sum("epoch   1/1" in r for r in records) == 2
+    finally:
+        logging.getLogger("gluon_resnet").removeHandler(mine)
