@@ -188,8 +188,10 @@ def fit(config: TrainConfig, resume=False, force=False, launch=""):
                          f"{stats.images / stats.seconds:.0f} img/s")
         # A stop asked for during the last epoch's validation or checkpoint: the run is saved, not finished.
         stop.check(f"after epoch {config.num_epochs}, the last, which is saved in {run.dir} (not yet exported)")
-    progress.finishing(config.num_epochs, "exporting the model" if group.is_writer else "done")
-    return finish(run, config) if group.is_writer else None
+    if not group.is_writer:
+        progress.finishing(config.num_epochs, "done")
+        return None
+    return finish(run, config, progress)
 
 
 def _describe(config, meta, net, ctxs, group):
@@ -244,12 +246,16 @@ def _validate_and_save(net, trainer, config, meta, run, ctxs, epoch, stats, tic,
     return best
 
 
-def finish(run, config):
-    """The writer's last step: export, summary.json, val_error.png, neon's table."""
+def finish(run, config, progress):
+    """The writer's last step: export, summary.json, val_error.png, neon's table, each step reported."""
+    progress.finishing(config.num_epochs, "exporting the model")
     net, exported = run.export_mxnet(config.weights)
+    progress.finishing(config.num_epochs, "writing summary.json")
     summary = report.summary_of(run.read_metrics(), exported, config.weights, count_parameters(net))
     run.write_summary(summary)
+    progress.finishing(config.num_epochs, "plotting val_error.png")
     plot_run(run)
+    progress.finishing(config.num_epochs, "done")
     log.info(report.neon_table(summary))
     log.info(report.closing_line(summary, run))
     return summary
