@@ -27,6 +27,7 @@ MARKER = "GLUON_RESNET_JOB"  # set on every role: what is left of a job on this 
 class JobFailed(JobError):
     exit_code = 1
 
+
 def _die_with_launcher(sig):
     """In each role before exec (Linux): `sig` when the launcher dies, even when it is killed with -9.
     mpirun and srun get SIGTERM, which they forward to their tasks; other roles get SIGKILL."""
@@ -55,6 +56,7 @@ def _describe(code):
     if code > 128 and code - 128 in signal.valid_signals():
         return f"exited with {code} ({signal.Signals(code - 128).name})"
     return f"exited with {code}"
+
 
 @dataclass
 class Report:

@@ -10,6 +10,7 @@ a global counter and are only used to name a layer in a message.
 
 Reading needs numpy only: no MXNet, no neon.
 """
+import hashlib
 import io
 import pickle
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class NeonModel:
     optimizer: dict                    # {lr, mom, wd, lr_step_epochs or lr_step_every, lr_factor}
     rng_seed: int = None
     layer_names: list = field(default_factory=list)
+    sha256: str = None                 # of the file's bytes, as read
 
     @property
     def trained(self):
@@ -71,7 +73,8 @@ class _SafeUnpickler(pickle.Unpickler):
 
 
 def load_pickle(path):
-    """The file's top-level dict; NeonFileError in one line when it is missing, cut short or not a neon file."""
+    """(the file's top-level dict, the sha256 of its bytes); NeonFileError in one line when it is missing, cut
+    short or not a neon file."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -86,7 +89,7 @@ def load_pickle(path):
         raise NeonFileError(f"{path} is not a neon model file ({type(e).__name__}: {str(e)[:100]})") from None
     if not isinstance(obj, dict) or "model" not in obj or "neon_version" not in obj:
         raise NeonFileError(f"{path} is a pickle but not a neon model file (no model / neon_version)")
-    return obj
+    return obj, hashlib.sha256(data).hexdigest()
 
 
 # ---------------------------------------------------------------- the layer tree as tokens
@@ -308,7 +311,7 @@ def read(path, channels="rgb"):
     the port's RGB input meets the filters neon learned for each colour."""
     if channels not in ("rgb", "bgr"):
         raise ValueError(f"channels must be rgb or bgr, not {channels!r}")
-    d = load_pickle(path)
+    d, sha256 = load_pickle(path)
     version = str(d.get("neon_version"))
     if not version.startswith(KNOWN_VERSIONS):
         raise NeonFileError(f"{path} was written by neon {version}, which this reader does not know (it reads "
@@ -368,7 +371,7 @@ def read(path, channels="rgb"):
         raise NeonFileError(f"{path}: optimizer states are present for some layers only; the file is damaged")
     return NeonModel(family, n, classes, params, momentum if has_states else None, version,
                      int(d.get("epoch_index") or 0), "/".join(sorted(dtypes)), _optimizer(d, path),
-                     (d.get("backend") or {}).get("rng_seed"), names)
+                     (d.get("backend") or {}).get("rng_seed"), names, sha256)
 
 
 def _optimizer(d, path):

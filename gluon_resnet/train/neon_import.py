@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ..data.dataset import DatasetMeta
 from ..data.integrity import open_dataset
 from ..errors import Command, UserError
-from ..fileio import digest, write_json
+from ..fileio import write_json
 from ..model import neon
 from ..recipes import KNOWN_DATASETS, RECIPES
 from ..runs.config import TrainConfig
@@ -80,7 +80,7 @@ def import_neon(cfg: NeonImport):
 
 def _record(run, model, cfg, meta):
     write_json(run.imported, {
-        "from": "neon", "file": os.path.abspath(cfg.model_file), "sha256": digest(cfg.model_file)["sha256"],
+        "from": "neon", "file": os.path.abspath(cfg.model_file), "sha256": model.sha256,
         "neon_version": model.neon_version, "epoch_index": model.epoch_index, "dtype": model.dtype,
         "network": neon.network_name(model.family, model.n), "n": model.n, "classes": model.classes,
         "channels": cfg.channels, "momentum": model.momentum is not None, "optimizer": model.optimizer,
