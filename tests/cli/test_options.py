@@ -31,6 +31,7 @@ def _parsers():
     import argparse
     import importlib.util
     import os
+    import sys
 
     from conftest import ROOT
     found = {}
@@ -43,8 +44,10 @@ def _parsers():
         found[path] = self
         raise Caught
     argparse.ArgumentParser.parse_args = catch
+    path_before = list(sys.path)
     try:
         for folder in ("tools", "onnx_export", "benchmarks"):
+            sys.path.insert(0, os.path.join(ROOT, folder))  # as for a script: its folder first (bench.py's harness)
             for name in sorted(os.listdir(os.path.join(ROOT, folder))):
                 if not name.endswith(".py"):
                     continue
@@ -58,6 +61,7 @@ def _parsers():
                         entry([]) if entry.__code__.co_argcount else entry()
     finally:
         argparse.ArgumentParser.parse_args = real
+        sys.path[:] = path_before
     return found
 
 
