@@ -25,7 +25,7 @@ from harness.datasets import data_paths, prepare
 from harness.measures import worker
 from harness.plan import plan
 from harness.protocol import measure
-from harness.report import machine, plot, report, versions
+from harness.report import commit, machine, plot, report, versions
 from harness.stats import medians
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -52,7 +52,7 @@ def main(argv=None):
     args.infer_seconds = 1.0 if args.quick else 2.0
     from gluon_resnet.threads import use_all_cores
     use_all_cores()
-    started = time.time()
+    started, code = time.time(), commit(HERE)  # the code measured: the checkout as the rounds start
     data = data_paths(args.cache, args.epoch_images)
     rows = plan(args, data)
     if args.only:
@@ -65,7 +65,7 @@ def main(argv=None):
                 results.setdefault(row.id, []).append(measure(row.spec))
         print(f"round {rnd + 1}/{args.rounds} done ({time.time() - started:.0f} s)", file=sys.stderr)
     out = medians(rows, results)
-    meta = {"date": datetime.date.today().isoformat(), "machine": machine(), "rounds": args.rounds,
+    meta = {"date": datetime.date.today().isoformat(), "machine": machine(), "commit": code, "rounds": args.rounds,
             "batch_size": args.batch_size, "versions": versions(), "quick": args.quick,
             "seconds": round(time.time() - started)}
     print(report(out, meta))
@@ -73,7 +73,8 @@ def main(argv=None):
     stem = os.path.join(args.out, f"{meta['date']}-{platform.node() or 'machine'}" + ("-quick" if args.quick else ""))
     with open(stem + ".json", "w") as f:
         json.dump({"meta": meta, "rows": out}, f, indent=2)
-    title = f"{meta['machine']}, {meta['date']}, medians of {meta['rounds']} rounds, batch {meta['batch_size']}"
+    title = (f"{meta['machine']}, {meta['date']}, commit {meta['commit']}, medians of {meta['rounds']} rounds "
+             f"(bars: each round's lowest and highest ratio), batch {meta['batch_size']}")
     print(f"wrote {stem}.json, {plot(out, stem + '.png', title)} ({meta['seconds']} s)")
     return out
 

@@ -1,6 +1,7 @@
 """benchmarks/bench.py's smallest configurations run end to end, so the harness cannot rot."""
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -9,23 +10,30 @@ from conftest import ROOT
 from gluon_resnet import compat
 
 
-def _bench(tmp_path, *args, timeout=300):
-    """bench.py --quick, one round, with `args`: (its process, the rows of the JSON it wrote)."""
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench.py"), "--quick", "--rounds", "1",
-                        *args, "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache")],
+def _bench(tmp_path, *args, timeout=300, rounds=1, meta=False):
+    """bench.py --quick, `rounds` rounds, with `args`: (its process, the rows of the JSON it wrote[, its meta])."""
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench.py"), "--quick", "--rounds",
+                        str(rounds), *args, "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache")],
                        capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, r.stderr
     [result] = [f for f in os.listdir(tmp_path / "out") if f.endswith(".json")]
     assert os.path.exists(tmp_path / "out" / result.replace(".json", ".png"))
-    return r, json.load(open(tmp_path / "out" / result))["rows"]
+    written = json.load(open(tmp_path / "out" / result))
+    return (r, written["rows"], written["meta"]) if meta else (r, written["rows"])
 
 
-def test_smallest_configuration_runs_and_reports(tmp_path):
-    r, rows = _bench(tmp_path, "--steps", "1", "--only", "train/hybrid,train/pytorch")
+def test_smallest_configuration_runs_and_reports_its_commit_and_spread(tmp_path):
+    r, rows, meta = _bench(tmp_path, "--steps", "1", "--only", "train/hybrid,train/pytorch", rounds=2, meta=True)
     assert "ResNet-20 training step: this project" in r.stdout
     ours = rows["train/hybrid/ResNet-20"]
     assert ours["status"] == "ok" and ours["images_per_second"] > 0 and ours["ratio"] == 1.0
     assert ours["peak_rss_mib"] > 100
+    rates = ours["images_per_second_rounds"]
+    assert len(rates) == ours["rounds"] == 2 and ours["ratio_rounds"] == [1.0, 1.0]
+    assert ours["spread"] == (max(rates) - min(rates)) / statistics.median(rates)
+    git = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True)
+    head = git.stdout.strip() if git.returncode == 0 else "unknown"  # a copy without its .git
+    assert meta["commit"].split("+")[0] == head and f"commit {meta['commit']}," in r.stdout, meta
     torch = rows["train/pytorch/ResNet-20"]  # an optional peer: measured, or said to be absent
     assert torch["status"] in ("ok", "not installed")
 

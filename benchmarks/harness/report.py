@@ -4,12 +4,15 @@ import os
 
 NEON_TITAN_X = 50000 / 11  # neon's ResNet-20: 11 s per 50,000-image epoch on a GTX Titan X
 MODERN_GPU = 25000         # an order of magnitude for a current data-centre GPU on ResNet-20 training
+UNITS = {"ms_per_step": "ms/step"}  # a row's detail (Row.detail), as the table prints it
 
 
 def report(out, meta):
-    lines = [f"{meta['machine']}, {meta['date']}, {meta['rounds']} interleaved rounds, batch {meta['batch_size']}; "
-             f"peers: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}",
-             f"{'':100}{'images/s':>10}{'ratio':>8}{'peak MiB':>10}"]
+    """The table (per row: median images/s, spread over the rounds as (max - min) / median, ratio to the base
+    row, peak memory) and the lines comparing rows."""
+    lines = [f"{meta['machine']}, {meta['date']}, commit {meta['commit']}, {meta['rounds']} interleaved rounds, "
+             f"batch {meta['batch_size']}; peers: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}",
+             f"{'':100}{'images/s':>10}{'spread':>8}{'ratio':>8}{'peak MiB':>10}"]
     group = None
     for row in out.values():
         if row["group"] != group:
@@ -20,8 +23,9 @@ def report(out, meta):
                                                                          else ""))
             continue
         ratio = f"{row['ratio']:.2f}x" if "ratio" in row else ""
-        extra = f"  ({row['ms_per_step']:.1f} ms/step)" if row["group"].startswith("small batches") else ""
-        lines.append(f"  {row['label']:<98}{row['images_per_second']:>10,.0f}{ratio:>8}"
+        spread = "-" if row["spread"] is None else f"{100 * row['spread']:.0f}%"
+        extra = f"  ({row[row['detail']]:.1f} {UNITS[row['detail']]})" if row.get("detail") else ""
+        lines.append(f"  {row['label']:<98}{row['images_per_second']:>10,.0f}{spread:>8}{ratio:>8}"
                      f"{row['peak_rss_mib']:>10,.0f}{extra}")
     pipe = {k: v for k, v in out.items() if k.startswith("pipeline/") and v["status"] == "ok"}
     for ds in ("cifar", "miniplaces"):
@@ -59,7 +63,8 @@ def report(out, meta):
 
 
 def plot(out, path, title=""):
-    """One panel per group: each row's ratio to the group's peer (the bar at 1.0), images/s written beside.
+    """One panel per group: each row's ratio to the group's peer (the bar at 1.0), the rounds' lowest and
+    highest ratio as error bars, images/s written beside.
     Drawn with the Figure API: no pyplot, no global backend."""
     from matplotlib.figure import Figure
     groups = {}
@@ -71,7 +76,9 @@ def plot(out, path, title=""):
     axes = fig.subplots(len(groups), 1, gridspec_kw={"height_ratios": heights}, squeeze=False)[:, 0]
     for ax, (group, rows) in zip(axes, groups.items()):
         ratios = [r["ratio"] for r in rows]
-        ax.barh(range(len(rows)), ratios, color=["tab:gray" if abs(x - 1) < 1e-9 else
+        low = [max(0.0, r["ratio"] - min(r["ratio_rounds"], default=r["ratio"])) for r in rows]
+        high = [max(0.0, max(r["ratio_rounds"], default=r["ratio"]) - r["ratio"]) for r in rows]
+        ax.barh(range(len(rows)), ratios, xerr=[low, high], error_kw={"lw": 0.8, "capsize": 2}, color=["tab:gray" if abs(x - 1) < 1e-9 else
                                                  ("tab:green" if x > 1 else "tab:red") for x in ratios])
         ax.set_yticks(range(len(rows)), [r["short"] for r in rows], fontsize=8)
         ax.invert_yaxis()
@@ -85,6 +92,19 @@ def plot(out, path, title=""):
     fig.suptitle(title, fontsize=9)
     fig.savefig(path, dpi=110)
     return path
+
+
+def commit(where):
+    """The checkout's commit, with "+changes" when files differ from it; "unknown" outside git."""
+    import subprocess
+    try:
+        head = subprocess.run(["git", "-C", where, "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        changed = subprocess.run(["git", "-C", where, "status", "--porcelain", "--untracked-files=no"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if changed else "")
 
 
 def machine():
