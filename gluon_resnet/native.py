@@ -1,5 +1,5 @@
 """The native libraries MXNet runs on, loaded ahead of it without importing mxnet: Intel's OpenMP runtime
-(compat.py loads it before `import mxnet`; cluster/kvstore_role.py before libmxnet.so alone)."""
+(compat/ loads it before `import mxnet`; cluster/kvstore_role.py before libmxnet.so alone)."""
 import sys
 
 

@@ -12,7 +12,7 @@ import sys
 import warnings
 
 
-# Which OpenMP runtime MXNet runs on (gluon_resnet/compat.py loads it): intel, the default where the
+# Which OpenMP runtime MXNet runs on (gluon_resnet/compat/ loads it): intel, the default where the
 # intel-openmp wheel is installed, or gnu (libgomp, as stock MXNet). Read once, when compat is imported.
 OPENMP_ENV = "GLUON_RESNET_OPENMP"
 OPENMP_RUNTIMES = {"intel": "Intel OpenMP", "gnu": "GNU OpenMP"}

@@ -1,4 +1,4 @@
-"""gluon_resnet/compat.py: the one import of MXNet, and the numpy / onnx names it puts back.
+"""gluon_resnet/compat/: the one import of MXNet, and the numpy / onnx names it puts back.
 
 For the numpy installed and for older ones installed beside it (a `pip install --target` folder put first
 on the path of a subprocess, where this Python has wheels for them), it checks that the table of names
@@ -22,6 +22,9 @@ import pytest
 from conftest import ROOT
 
 from gluon_resnet import compat, threads
+from gluon_resnet.compat import mxnet_import
+from gluon_resnet.compat.numpy_names import _version
+from gluon_resnet.compat.onnx_mapping import _OnnxMappingFinder
 
 # numpy releases beside the installed one whose missing names are checked too, where this Python has wheels:
 # 1.26 lacks only np.bool (Python 3.12's numpy), 2.0 the 2.0 removals but not in1d / trapz.
@@ -75,7 +78,7 @@ def test_the_table_names_exactly_what_each_numpy_lacks(version):
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["version"] == version
-    expected = [e.name for e in compat.NUMPY_NAMES if e.missing_in(compat._version(version))]
+    expected = [e.name for e in compat.NUMPY_NAMES if e.missing_in(_version(version))]
     assert out["missing"] == expected
     assert out["restored"] == expected and out["lacks_now"] == []
 
@@ -90,7 +93,7 @@ def _needed_cases():
     """Each name missing from the installed numpy, and np.bool (missing only from numpy 1.24-1.26)."""
     for version in (np.__version__, "1.26.4"):
         for entry in compat.NUMPY_NAMES:
-            if entry.missing_in(compat._version(version)) and (version == np.__version__ or entry.name == "bool"):
+            if entry.missing_in(_version(version)) and (version == np.__version__ or entry.name == "bool"):
                 yield pytest.param(version, entry.name, id=f"numpy{version}-{entry.name}")
 
 
@@ -207,7 +210,7 @@ def test_onnx_mapping_matches_onnx_own():
         from onnx import mapping
     except ImportError:
         mapping = None
-    if mapping is None or isinstance(getattr(mapping, "__loader__", None), compat._OnnxMappingFinder):
+    if mapping is None or isinstance(getattr(mapping, "__loader__", None), _OnnxMappingFinder):
         return  # onnx >= 1.19: compat's is the only onnx.mapping
     for dtype, t in ours.NP_TYPE_TO_TENSOR_TYPE.items():  # (onnx's also maps object arrays to STRING)
         assert mapping.NP_TYPE_TO_TENSOR_TYPE[dtype] == t, dtype
@@ -237,7 +240,7 @@ def _imports_mxnet(path):
 
 
 def test_only_compat_imports_mxnet():
-    own = {pathlib.Path(ROOT, "gluon_resnet", "compat.py"), pathlib.Path(__file__)}
+    own = {pathlib.Path(ROOT, "gluon_resnet", "compat", "mxnet_import.py"), pathlib.Path(__file__)}
     found = [f"{p.relative_to(ROOT)}:{line}" for p in SOURCES if p not in own for line in _imports_mxnet(p)]
     assert found == []
 
@@ -256,9 +259,9 @@ def test_a_missing_system_library_is_one_line_naming_its_package(monkeypatch):
 
     def fail(name):
         raise OSError("libquadmath.so.0: cannot open shared object file: No such file or directory")
-    monkeypatch.setattr(compat.importlib, "import_module", fail)
+    monkeypatch.setattr(mxnet_import.importlib, "import_module", fail)
     with pytest.raises(SetupError, match=r"needs libquadmath\.so\.0, .* apt-get install libquadmath0\)$"):
-        compat._import_mxnet()
+        mxnet_import._import_mxnet()
 
 
 # ---------------------------------------------------------------- the OpenMP runtime
@@ -328,7 +331,7 @@ def test_no_module_but_compat_names_mxnets_private_parts():
                 if part.startswith("_")}
     found = []
     for path in pathlib.Path(ROOT, "gluon_resnet").rglob("*.py"):
-        if path.name == "compat.py":
+        if path.name == "private.py" and path.parent.name == "compat":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Attribute) and node.attr in private:

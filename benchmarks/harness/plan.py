@@ -40,7 +40,7 @@ def _unless(spec, installed=True, bf16=False):
 
 
 STEP = "the step alone"
-GNU_OPENMP = {OPENMP_ENV: "gnu"}  # MXNet on libgomp, as stock MXNet runs (see gluon_resnet/compat.py)
+GNU_OPENMP = {OPENMP_ENV: "gnu"}  # MXNet on libgomp, as stock MXNet runs (see gluon_resnet/compat/)
 
 
 def plan(args, data):

@@ -3,7 +3,7 @@
 `import mxnet` with DMLC_ROLE=scheduler or server runs that role and exits (mxnet/kvstore/kvstore_server.py),
 after building the whole Python API, which these roles do not use while the workers update on themselves
 (1.3-1.9 s of CPU per role on a 2-core EPYC). This makes the same C calls on the same library, found by
-MXNet's own libinfo.py, with the OpenMP runtime compat.py loads ahead of it: MXKVStoreCreate("dist"),
+MXNet's own libinfo.py, with the OpenMP runtime compat/ loads ahead of it: MXKVStoreCreate("dist"),
 MXKVStoreRunServer (which returns when the workers have finalized), MXNotifyShutdown.
 
 A server's controller gets the commands the workers send from Python. The only one MXNet's server handles
