@@ -1,9 +1,9 @@
 """Addresses and ports: the scheduler's address the roles reach, each host's address its roles bind, a free
 port, and this host's interfaces."""
-import fcntl
 import ipaddress
 import socket
-import struct
+
+import psutil
 
 from ..errors import UserError
 
@@ -36,17 +36,12 @@ def free_port(host="127.0.0.1", tries=100):
         s.bind((host, 0))
         return s.getsockname()[1]
 
+
 def interface_addresses():
-    """{interface: IPv4 address} of this host's interfaces that have one (no traffic: SIOCGIFADDR)."""
-    found = {}
-    for _, name in socket.if_nameindex():
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            try:
-                packed = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", name[:15].encode()))  # SIOCGIFADDR
-            except OSError:
-                continue
-        found[name] = socket.inet_ntoa(packed[20:24])
-    return found
+    """{interface: its first IPv4 address} of this host's interfaces that have one."""
+    return {name: next(a.address for a in addresses if a.family == socket.AF_INET)
+            for name, addresses in psutil.net_if_addrs().items()
+            if any(a.family == socket.AF_INET for a in addresses)}
 
 
 def is_loopback(address):

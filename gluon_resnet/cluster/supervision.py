@@ -12,6 +12,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+import psutil
+
 from .. import threads
 from ..errors import JobError
 from ..recipes import PROGRESS_ENV, ROLE_ENV, STALL_TIMEOUT, STALL_WARN, STOP_GRACE, STOP_GRACE_ENV
@@ -187,14 +189,12 @@ class Job:
             backend.cleanup(self)
         for sig, wait in ((signal.SIGTERM, 3), (signal.SIGKILL, 0)):
             left = job_processes(self.id)
-            for pid in left:
+            for proc in left:
                 try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
+                    proc.send_signal(sig)
+                except psutil.NoSuchProcess:
                     pass
-            deadline = time.time() + wait
-            while left and time.time() < deadline and job_processes(self.id):
-                time.sleep(0.1)
+            psutil.wait_procs(left, timeout=wait)
 
     def fail(self, what):
         """End the whole job and raise JobFailed naming `what` and how to go on."""
@@ -256,16 +256,12 @@ def _network(pid="self"):
 
 
 def job_processes(job_id):
-    """Pids of this host's processes that carry the job's marker (other than this one). This host is
-    this network namespace: hosts made of namespaces on one machine (the tests') share /proc, and a role
+    """This host's processes (psutil.Process) that carry the job's marker, other than this one. This host
+    is this network namespace: hosts made of namespaces on one machine (the tests') share /proc, and a role
     on another host must end through its own ssh session, as on real machines."""
     found, here = [], _network()
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                env = f.read()
-        except OSError:
-            continue
-        if f"{MARKER}={job_id}".encode() in env.split(b"\0") and int(pid) != os.getpid() and _network(pid) == here:
-            found.append(int(pid))
+    for proc in psutil.process_iter(["environ"]):
+        env = proc.info["environ"] or {}  # None where it cannot be read (another user's, or gone)
+        if env.get(MARKER) == job_id and proc.pid != os.getpid() and _network(proc.pid) == here:
+            found.append(proc)
     return found

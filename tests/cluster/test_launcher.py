@@ -95,6 +95,17 @@ def test_the_scheduler_port_is_never_one_the_kernel_hands_out():
             s.bind(("127.0.0.1", port))
 
 
+def test_interface_addresses_are_those_iproute2_shows():
+    from gluon_resnet.cluster.addresses import interface_addresses
+    shown = {}
+    for line in subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True,
+                               check=True).stdout.splitlines():
+        fields = line.split()
+        shown.setdefault(fields[1], fields[3].split("/")[0])  # "1: lo    inet 127.0.0.1/8 scope host lo"
+    found = interface_addresses()
+    assert found == shown and found["lo"] == "127.0.0.1", (found, shown)
+
+
 def test_launch_needs_a_command():
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2"],
                        capture_output=True, text=True)
