@@ -94,3 +94,10 @@ def test_deployment_reads_runs_without_training():
     found = imports()
     assert not {t for m, ts in found.items() if m.startswith("gluon_resnet.deploy") for t in ts
                 if t.startswith("gluon_resnet.train")}
+
+
+def test_the_synthetic_archives_are_written_for_tests_and_benchmarks_only():
+    """data/synthetic.py writes the publishers' formats with random pixels: no library module imports it."""
+    found = imports()
+    assert "gluon_resnet.data.synthetic" in found  # the walk sees it
+    assert not [m for m, ts in found.items() if "gluon_resnet.data.synthetic" in ts]
