@@ -83,9 +83,10 @@ def plot(out, path, title=""):
         ax.set_yticks(range(len(rows)), [r["short"] for r in rows], fontsize=8)
         ax.invert_yaxis()
         ax.axvline(1.0, color="black", lw=0.8)
-        for i, r in enumerate(rows):
-            ax.text(r["ratio"], i, f" {r['ratio']:.2f}x  {r['images_per_second']:,.0f}/s", va="center", fontsize=7)
-        ax.set_xlim(0, max(ratios) * 1.45)
+        for i, r in enumerate(rows):  # beside the bar's error bar
+            ax.text(r["ratio"] + high[i], i, f" {r['ratio']:.2f}x  {r['images_per_second']:,.0f}/s", va="center",
+                    fontsize=7)
+        ax.set_xlim(0, max(x + h for x, h in zip(ratios, high)) * 1.45)
         ax.set_title(group, fontsize=9, loc="left")
         ax.tick_params(axis="x", labelsize=7)
     axes[-1].set_xlabel("ratio to the first row of each group (images/s beside each bar)", fontsize=8)
