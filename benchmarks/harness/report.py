@@ -78,8 +78,8 @@ def plot(out, path, title=""):
         ratios = [r["ratio"] for r in rows]
         low = [max(0.0, r["ratio"] - min(r["ratio_rounds"], default=r["ratio"])) for r in rows]
         high = [max(0.0, max(r["ratio_rounds"], default=r["ratio"]) - r["ratio"]) for r in rows]
-        ax.barh(range(len(rows)), ratios, xerr=[low, high], error_kw={"lw": 0.8, "capsize": 2}, color=["tab:gray" if abs(x - 1) < 1e-9 else
-                                                 ("tab:green" if x > 1 else "tab:red") for x in ratios])
+        colors = ["tab:gray" if abs(x - 1) < 1e-9 else ("tab:green" if x > 1 else "tab:red") for x in ratios]
+        ax.barh(range(len(rows)), ratios, xerr=[low, high], error_kw={"lw": 0.8, "capsize": 2}, color=colors)
         ax.set_yticks(range(len(rows)), [r["short"] for r in rows], fontsize=8)
         ax.invert_yaxis()
         ax.axvline(1.0, color="black", lw=0.8)

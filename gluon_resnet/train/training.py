@@ -173,18 +173,18 @@ def fit(config: TrainConfig, resume=False, force=False, launch=""):
         log.info(bf16_outlook())
     group.start(trainer)
     with StopSignals(lambda: next_step(run, config, launch), group.hard_exit_after) as stop:
-        job = _Epochs(config, meta, run, ctxs, group, net, trainer, loss_fn, iters, stop, progress)
+        loop = _Loop(config, meta, run, ctxs, group, net, trainer, loss_fn, iters, stop, progress)
         for epoch in range(start_epoch + 1, config.num_epochs + 1):
             # A signal that came during validation or checkpointing: epoch - 1 is complete.
             stop.check(f"after epoch {epoch - 1}, which is saved in {run.dir}")
             tic = time.time()
             progress.training(epoch, 0, iters, first=epoch == start_epoch + 1)
-            stats = _train_epoch(job, epoch)
+            stats = _train_epoch(loop, epoch)
             checksum = group.check_in_sync(net, ctxs[0], epoch)
             if checksum is not None:
                 log.info(f"epoch {epoch}: parameter checksum {checksum:.10g}, the same on all {group.size} workers")
             if group.is_writer:  # rank 0 validates and writes; the others go straight on
-                best = _validate_and_save(job, epoch, stats, tic, best)
+                best = _validate_and_save(loop, epoch, stats, tic, best)
             else:
                 log.info(f"epoch {epoch:3d}/{config.num_epochs}  loss {stats.loss:.4f}  "
                          f"{stats.images / stats.seconds:.0f} img/s")
@@ -207,8 +207,8 @@ def _describe(config, meta, net, ctxs, group):
 
 
 @dataclass(frozen=True)
-class _Epochs:
-    """What each epoch of fit() works with, built once (as torchvision's train_one_epoch takes `args`)."""
+class _Loop:
+    """What each epoch of fit()'s loop works with, built once (as torchvision's train_one_epoch takes `args`)."""
     config: TrainConfig
     meta: DatasetMeta
     run: Run
@@ -222,38 +222,38 @@ class _Epochs:
     progress: Reporter
 
 
-def _train_epoch(job, epoch):
+def _train_epoch(loop, epoch):
     """This worker's shard of the training split, once, as train_one_epoch, each batch reported; a damaged
     record and a diverged loss end the run with one line."""
-    config, run, iters = job.config, job.run, job.iters
+    config, run, iters = loop.config, loop.run, loop.iters
 
     def check_stop(done):
-        job.progress.training(epoch, done, iters)
-        job.stop.check(f"during epoch {epoch} (after batch {done} of {iters}); the last complete checkpoint is "
+        loop.progress.training(epoch, done, iters)
+        loop.stop.check(f"during epoch {epoch} (after batch {done} of {iters}); the last complete checkpoint is "
                        f"epoch {epoch - 1} in {run.dir}")
-    batches = train_iter(config.data_dir, job.meta, config.batch_size, seed=epoch_seed(config.seed, epoch),
-                         threads=config.data_threads, num_parts=job.group.size, part_index=job.group.rank)
+    batches = train_iter(config.data_dir, loop.meta, config.batch_size, seed=epoch_seed(config.seed, epoch),
+                         threads=config.data_threads, num_parts=loop.group.size, part_index=loop.group.rank)
     try:
         with reading(config.data_dir, "train"):
-            return train_one_epoch(job.net, job.trainer, job.loss_fn, batches, job.ctxs, epoch, iters, check_stop,
-                                   config.dtype, job.group.grad_scale(config.batch_size),
+            return train_one_epoch(loop.net, loop.trainer, loop.loss_fn, batches, loop.ctxs, epoch, iters,
+                                   check_stop, config.dtype, loop.group.grad_scale(config.batch_size),
                                    desc=f"epoch {epoch}/{config.num_epochs}")
     except TrainingDiverged as e:
         raise TrainingDiverged(f"{e}. The last good checkpoint is in {run.dir}; start again with a lower --lr "
                                f"or with --warmup-epochs") from None
 
 
-def _validate_and_save(job, epoch, stats, tic, best):
+def _validate_and_save(loop, epoch, stats, tic, best):
     """The writer's end of an epoch: validation (every eval_every epochs and after the last), the metrics
     row, the checkpoint, the log line, each step reported. Returns the best Score so far."""
-    config, meta, net, trainer = job.config, job.meta, job.net, job.trainer
+    config, meta, net, trainer = loop.config, loop.meta, loop.net, loop.trainer
     top1 = top5 = None
     if epoch % config.eval_every == 0 or epoch == config.num_epochs:
         with reading(config.data_dir, "val"):  # a val split smaller than a batch: one batch of it
             batches = val_iter(config.data_dir, meta, min(config.batch_size, meta.counts["val"]),
                                threads=config.data_threads)
-            top1, top5 = validate(net, batches, job.ctxs, config.dtype,
-                                  lambda k: job.progress.validating(epoch, k))
+            top1, top5 = validate(net, batches, loop.ctxs, config.dtype,
+                                  lambda k: loop.progress.validating(epoch, k))
     row = {"epoch": epoch, "lr": trainer.learning_rate, "train_loss": stats.loss,
            "train_top1_err": stats.top1_err, "val_top1_err": top1, "val_top5_err": top5,
            "epoch_seconds": time.time() - tic, "images_per_second": stats.images / stats.seconds,
@@ -261,9 +261,9 @@ def _validate_and_save(job, epoch, stats, tic, best):
            "host_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     is_best = top1 is not None and (best is None or top1 < best.val_top1_err)
     best = Score(epoch, top1, top5) if is_best else best
-    job.run.append_metrics(row)
-    job.progress.saving(epoch)
-    job.run.save(net, trainer, RunState(epoch, trainer.optimizer.num_update, config, meta, best), is_best)
+    loop.run.append_metrics(row)
+    loop.progress.saving(epoch)
+    loop.run.save(net, trainer, RunState(epoch, trainer.optimizer.num_update, config, meta, best), is_best)
     log.info(report.epoch_line(row, config.num_epochs))
     return best
 
