@@ -13,8 +13,7 @@ from ..deploy.verification import table, verify
 from ..errors import UserError
 from ..model.precision import bf16_outlook
 from ..recipes import RECIPES
-from ..runs.folder import BEST_LABEL
-from ..runs.folder import Run
+from ..runs.folder import BEST_LABEL, Run
 from ..train.start import new_config
 from ..train.training import fit
 

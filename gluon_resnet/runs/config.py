@@ -12,7 +12,7 @@ from ..recipes import WARMUP_LR, training_defaults
 
 # Options whose value changes the steps a run takes: fixed for the life of a run.
 FIXED_OPTIONS = ("n", "shortcut", "batch_size", "lr", "lr_factor", "lr_step_epochs", "wd", "mom", "warmup_epochs",
-            "warmup_lr", "seed", "dtype", "data_threads", "workers", "hybridize")
+                 "warmup_lr", "seed", "dtype", "data_threads", "workers", "hybridize")
 
 
 @dataclass(frozen=True)

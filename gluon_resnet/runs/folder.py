@@ -287,6 +287,7 @@ class Run:
                             "`, or pass --save-dir")
         return max(found, key=lambda r: r.newest_checkpoint_time())
 
+
 def selection_label(selection):
     """How a model's epoch choice ("final" or "best") reads in a report."""
     return BEST_LABEL if selection == "best" else "final epoch"

@@ -230,7 +230,7 @@ def _train_epoch(loop, epoch):
     def check_stop(done):
         loop.progress.training(epoch, done, iters)
         loop.stop.check(f"during epoch {epoch} (after batch {done} of {iters}); the last complete checkpoint is "
-                       f"epoch {epoch - 1} in {run.dir}")
+                        f"epoch {epoch - 1} in {run.dir}")
     batches = train_iter(config.data_dir, loop.meta, config.batch_size, seed=epoch_seed(config.seed, epoch),
                          threads=config.data_threads, num_parts=loop.group.size, part_index=loop.group.rank)
     try:
