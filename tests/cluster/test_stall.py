@@ -83,8 +83,8 @@ def test_a_worker_that_hangs_in_validation_or_a_checkpoint_write_is_caught(step,
 def test_a_slow_worker_that_moves_on_is_not_stopped(tmp_path, packed_cifar):
     """One worker throttled while the job trains: stopped for 3 s, then running for 1 s, over and over, until
     the last epoch is saved. Warned of (no progress for longer than --stall-warn), never stopped (it moves on
-    before --stall-timeout), and the job completes. (The writer's export and plot are single steps of a second
-    or more: throttled 3 to 1 they would outlast this test's 5 s timeout, as they would not the default 50 s.)"""
+    before --stall-timeout), and the job completes. (Throttled 3 to 1 on a loaded CI machine, the writer's export
+    and plot once outlasted this test's 5 s timeout; unthrottled they take under a second, against 50 s.)"""
     proc, mark, save = start_job(tmp_path, packed_cifar, *STALL, epochs=6)
     victim = workers(mark)["worker 0"]
     while proc.poll() is None and not (save / "checkpoint-0006.json").exists():
